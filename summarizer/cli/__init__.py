@@ -1,0 +1,47 @@
+"""The ``summarizer`` command line: a thin layer over the library.
+
+Nothing heavy is imported at module level: ``summarizer --help`` must not pay
+for openai and instructor (about a second here). Commands import what they
+need when they run.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from summarizer.cli.summarize import summarize_command
+
+app = typer.Typer(
+    name="summarizer",
+    help="Turn a news article into a validated record: entities, sources and claims, each claim "
+    "backed by a verbatim quote with exact offsets.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        from summarizer.schema import SCHEMA_VERSION
+
+        typer.echo(f"summarizer {version('summarizer')} (schema {SCHEMA_VERSION})")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", help="Show the version and exit.", callback=_version, is_eager=True
+    ),
+) -> None:
+    """Turn a news article into a validated, grounded, structured record."""
+
+
+app.command("summarize")(summarize_command)
+
+
+def main() -> None:
+    app()

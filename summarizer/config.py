@@ -1,0 +1,49 @@
+"""Run settings: options first, then ``SUMMARIZER_*`` / ``OPENAI_*`` environment variables, then defaults."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from summarizer.transport import RetryPolicy
+
+DEFAULT_MODEL = "gpt-4.1-mini"
+MODES = ("tools", "json_schema", "json")
+
+
+@dataclass(frozen=True)
+class Settings:
+    model: str = DEFAULT_MODEL
+    # repr=False: a key must never show up in a log line or traceback that prints settings.
+    api_key: str | None = field(default=None, repr=False)
+    base_url: str | None = None
+    mode: str = "tools"
+    timeout: float = 120.0
+    max_reasks: int = 2
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    temperature: float | None = 0.0
+    seed: int | None = None
+    strict: bool = False
+    prompts_dir: Path | None = None
+    context_tokens: int | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **options: Any) -> Settings:
+        """Settings from ``options`` (None means unset), else the environment, else defaults."""
+        env = os.environ if env is None else env
+        from_env: dict[str, Any] = {
+            "model": env.get("SUMMARIZER_MODEL"),
+            "api_key": env.get("OPENAI_API_KEY"),
+            "base_url": env.get("SUMMARIZER_BASE_URL") or env.get("OPENAI_BASE_URL"),
+            "mode": env.get("SUMMARIZER_MODE"),
+        }
+        merged = {k: v for k, v in from_env.items() if v}
+        merged.update({k: v for k, v in options.items() if v is not None})
+        return replace(cls(), **merged)
+
+    @property
+    def provider(self) -> str:
+        return "openai" if self.base_url is None else "openai-compatible"

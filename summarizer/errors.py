@@ -1,0 +1,37 @@
+"""The errors a user can cause or meet, each with the exit code the CLI uses for it.
+
+Every message is one line that says what is wrong and what to do about it; the
+CLI prints it without a traceback (unless ``--debug``).
+"""
+
+from __future__ import annotations
+
+
+class SummarizerError(Exception):
+    """Base class: ``str(error)`` is the one line shown to the user."""
+
+    exit_code = 1
+
+
+class InputError(SummarizerError):
+    """The article cannot be used: missing, empty, binary, not UTF-8, too long."""
+
+    exit_code = 2
+
+
+class ConfigError(SummarizerError):
+    """The run is not configured: no API key, bad option, unreadable prompt files."""
+
+    exit_code = 3
+
+
+class ProviderError(SummarizerError):
+    """The LLM provider could not be reached or kept failing after retries."""
+
+    exit_code = 4
+
+
+class ExtractionError(SummarizerError):
+    """The model's answers could not be turned into a valid, grounded summary."""
+
+    exit_code = 5

@@ -1,0 +1,136 @@
+"""Locate quotes and names in an article: pure functions over text.
+
+Matching is exact first. Failing that, it tolerates only differences that do not
+change meaning: runs of whitespace, typographic versus straight quotes and
+apostrophes, dash variants, and a trailing period on a quote. Offsets always
+refer to the original article text, so ``article[span.start:span.end]`` is the
+text as the article has it (which may differ from the quote in exactly those
+tolerated ways).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from difflib import SequenceMatcher
+
+from summarizer.schema import Span
+
+_FOLD = str.maketrans(
+    {
+        **dict.fromkeys("‘’‚‛′ʼ`´", "'"),
+        **dict.fromkeys("“”„‟″«»", '"'),
+        **dict.fromkeys("‐‑‒–—―−", "-"),
+    }
+)
+
+# Above this many character comparisons the "closest passage" hint is skipped:
+# it is a courtesy for the re-ask message, not worth seconds on a long article.
+_HINT_BUDGET = 40_000_000
+
+
+def fold(text: str) -> str:
+    """The comparison form of ``text``: quotes, apostrophes and dashes unified, whitespace collapsed."""
+    return _normalize(text)[0]
+
+
+def _normalize(text: str) -> tuple[str, list[int]]:
+    """Fold ``text`` and return, for each folded character, its index in ``text``."""
+    out: list[str] = []
+    index: list[int] = []
+    in_space = False
+    for i, ch in enumerate(text.translate(_FOLD)):
+        if ch.isspace():
+            if in_space:
+                continue
+            in_space = True
+            ch = " "
+        else:
+            in_space = False
+        out.append(ch)
+        index.append(i)
+    return "".join(out), index
+
+
+@dataclass(frozen=True)
+class Article:
+    """An article's text with the folded form cached, for repeated look-ups."""
+
+    text: str
+    _folded: tuple[str, list[int]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_folded", _normalize(self.text))
+
+    def _span(self, folded_start: int, folded_end: int) -> Span:
+        index = self._folded[1]
+        start = index[folded_start]
+        end = index[folded_end - 1] + 1
+        return Span(text=self.text[start:end], start=start, end=end)
+
+    def locate(self, quote: str) -> Span | None:
+        """The first place the article says ``quote``, or None if it never does."""
+        quote = quote.strip()
+        if not quote:
+            return None
+        start = self.text.find(quote)
+        if start >= 0:
+            return Span(text=quote, start=start, end=start + len(quote))
+        folded = self._folded[0]
+        for candidate in _variants(fold(quote)):
+            at = folded.find(candidate)
+            if at >= 0:
+                return self._span(at, at + len(candidate))
+        return None
+
+    def mentions(self, name: str) -> list[Span]:
+        """Every whole-word occurrence of ``name`` (``Khamenei`` in ``Khamenei’s``, not in ``Khameneis``)."""
+        needle = fold(name.strip())
+        if not needle:
+            return []
+        pattern = re.compile(rf"(?<!\w){re.escape(needle)}(?!\w)")
+        return [self._span(m.start(), m.end()) for m in pattern.finditer(self._folded[0])]
+
+    def closest_passage(self, quote: str) -> str | None:
+        """The stretch of the article most like ``quote``: a hint for the model when a quote misses."""
+        folded_article = self._folded[0]
+        needle = fold(quote.strip())
+        if not needle or len(folded_article) * len(needle) > _HINT_BUDGET:
+            return None
+        matcher = SequenceMatcher(None, folded_article, needle, autojunk=False)
+        match = matcher.find_longest_match(0, len(folded_article), 0, len(needle))
+        if match.size < min(12, len(needle)):
+            return None
+        start = max(0, match.a - match.b)
+        end = min(len(folded_article), start + len(needle))
+        return self._span(start, end).text
+
+
+def _variants(folded_quote: str) -> list[str]:
+    variants = [folded_quote]
+    if folded_quote.endswith(".") and len(folded_quote) > 1:
+        variants.append(folded_quote[:-1].rstrip())
+    return variants
+
+
+def mention_spans(article: Article, names_by_owner: dict[str, list[str]]) -> dict[str, list[Span]]:
+    """Mentions for several owners at once; where names overlap, the longest wins.
+
+    "Moscow" inside "Moscow State University" belongs to the university, and
+    "Assad" inside "Bashar al-Assad" is one mention, not two.
+    """
+    found: list[tuple[Span, str]] = []
+    for owner, names in names_by_owner.items():
+        for name in dict.fromkeys(names):
+            found.extend((span, owner) for span in article.mentions(name))
+    found.sort(key=lambda item: (-(item[0].end - item[0].start), item[0].start))
+    taken = bytearray(len(article.text))
+    result: dict[str, list[Span]] = {owner: [] for owner in names_by_owner}
+    for span, owner in found:
+        if any(taken[span.start : span.end]):
+            continue
+        taken[span.start : span.end] = b"\x01" * (span.end - span.start)
+        result[owner].append(span)
+    for spans in result.values():
+        spans.sort(key=lambda s: s.start)
+    return result

@@ -1,0 +1,245 @@
+"""Article in, validated ``Summary`` out: the library API.
+
+``Summarizer`` is configured once and reused. It holds no per-call state, so
+one instance serves concurrent calls from threads or asyncio tasks; what each
+call spends is booked in its own ledger.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
+
+from summarizer.config import Settings
+from summarizer.draft import DraftSummary, validation_context
+from summarizer.errors import ExtractionError, InputError, ProviderError
+from summarizer.grounding import Article
+from summarizer.ledger import Ledger, open_ledger
+from summarizer.llm import AnyTransport, build_async_client, build_client, sampling_kwargs
+from summarizer.models import RESERVED_TOKENS, context_window, estimate_tokens
+from summarizer.prompts import PromptSet, load_prompts
+from summarizer.reading import check_article
+from summarizer.resolve import resolve
+from summarizer.schema import Meta, Summary
+
+if TYPE_CHECKING:
+    import instructor
+
+
+@dataclass(frozen=True)
+class _Request:
+    article: Article
+    messages: list[dict[str, str]]
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    draft: DraftSummary
+    warnings: list[str]
+
+
+class Summarizer:
+    """Summarize articles with one configuration. Safe to share across threads and tasks."""
+
+    def __init__(self, settings: Settings | None = None, *, transport: AnyTransport | None = None) -> None:
+        self.settings = settings if settings is not None else Settings.from_env()
+        self.prompts: PromptSet = load_prompts(self.settings.prompts_dir)
+        self._transport = transport
+        self._lock = threading.Lock()
+        self._client: instructor.Instructor | None = None
+        self._async_client: instructor.AsyncInstructor | None = None
+
+    # -- public API -----------------------------------------------------------------
+
+    def summarize(self, text: str) -> Summary:
+        request = self._prepare(text)
+        started = time.perf_counter()
+        with open_ledger() as ledger:
+            outcome = self._extract(request)
+            return self._finish(request, outcome, ledger, started)
+
+    async def asummarize(self, text: str) -> Summary:
+        request = self._prepare(text)
+        started = time.perf_counter()
+        with open_ledger() as ledger:
+            outcome = await self._aextract(request)
+            return self._finish(request, outcome, ledger, started)
+
+    # -- steps ----------------------------------------------------------------------
+
+    def _prepare(self, text: str) -> _Request:
+        text = check_article(text)
+        window = self.settings.context_tokens or context_window(self.settings.model)
+        if window is not None:
+            needed = estimate_tokens(text) + RESERVED_TOKENS
+            if needed > window:
+                raise InputError(
+                    f"the article is too long for {self.settings.model}: about {needed:,} tokens "
+                    f"with the prompt, over its {window:,}-token context"
+                )
+        return _Request(article=Article(text), messages=self.prompts.render(text))
+
+    def _create_kwargs(self, request: _Request) -> dict[str, Any]:
+        return {
+            "model": self.settings.model,
+            # instructor appends re-ask turns to this list: give every call its own.
+            "messages": [dict(m) for m in request.messages],
+            "response_model": DraftSummary,
+            "max_retries": self.settings.max_reasks,
+            "context": validation_context(request.article),
+            **sampling_kwargs(self.settings),
+        }
+
+    def _extract(self, request: _Request) -> _Outcome:
+        from instructor.core.exceptions import InstructorRetryException
+
+        client = self._sync_client()
+        try:
+            draft = client.chat.completions.create(**self._create_kwargs(request))
+        except InstructorRetryException as exc:
+            return self._salvage(exc, request)
+        except Exception as exc:
+            raise _provider_error(exc) from exc
+        return _Outcome(draft=draft, warnings=[])
+
+    async def _aextract(self, request: _Request) -> _Outcome:
+        from instructor.core.exceptions import InstructorRetryException
+
+        client = self._async_client_()
+        try:
+            draft = await client.chat.completions.create(**self._create_kwargs(request))
+        except InstructorRetryException as exc:
+            return self._salvage(exc, request)
+        except Exception as exc:
+            raise _provider_error(exc) from exc
+        return _Outcome(draft=draft, warnings=[])
+
+    def _salvage(self, exc: Any, request: _Request) -> _Outcome:
+        """After the last re-ask: keep the last draft if it parses, minus what is ungrounded."""
+        cause = exc.__cause__
+        if cause is not None and not isinstance(cause, ValidationError | ValueError):
+            raise _provider_error(cause) from exc
+        attempts = exc.n_attempts
+        raw = _raw_arguments(exc.last_completion)
+        if raw is None:
+            raise ExtractionError(f"the model returned no summary after {attempts} attempt(s)") from exc
+        try:
+            draft = DraftSummary.model_validate_json(
+                raw, context=validation_context(request.article, lenient=True)
+            )
+        except ValidationError as err:
+            first = err.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) or "the summary"
+            raise ExtractionError(
+                f"the model's answer did not fit the schema after {attempts} attempt(s): "
+                f"{where}: {first['msg']}"
+            ) from exc
+        return _Outcome(
+            draft=draft, warnings=[f"still invalid after {attempts} attempt(s); kept what is grounded"]
+        )
+
+    def _finish(self, request: _Request, outcome: _Outcome, ledger: Ledger, started: float) -> Summary:
+        resolved = resolve(outcome.draft, request.article)
+        dropped = resolved.warnings
+        if self.settings.strict and dropped:
+            raise ExtractionError(
+                f"strict mode: {len(dropped)} problem(s) remain after {self.settings.max_reasks} "
+                f"re-ask(s); first: {dropped[0]}"
+            )
+        meta = Meta(
+            provider=self.settings.provider,
+            model=self.settings.model,
+            prompt_version=self.prompts.version,
+            usage=ledger.usage,
+            attempts=ledger.responses,
+            reasks=max(ledger.responses - 1, 0),
+            transport_retries=ledger.transport_retries,
+            warnings=[*outcome.warnings, *dropped],
+            duration_s=round(time.perf_counter() - started, 3),
+        )
+        summary = Summary(
+            headline=resolved.headline,
+            abstract=resolved.abstract,
+            entities=resolved.entities,
+            sources=resolved.sources,
+            claims=resolved.claims,
+            meta=meta,
+        )
+        # The contract, checked rather than trusted: every offset slices out of the article.
+        bad = summary.check_offsets(request.article.text)
+        if bad:
+            raise AssertionError(f"internal error: spans do not match the article: {bad[:3]}")
+        return summary
+
+    # -- clients --------------------------------------------------------------------
+
+    def _sync_client(self) -> instructor.Instructor:
+        with self._lock:
+            if self._client is None:
+                self._client = build_client(self.settings, self._transport)
+            return self._client
+
+    def _async_client_(self) -> instructor.AsyncInstructor:
+        with self._lock:
+            if self._async_client is None:
+                self._async_client = build_async_client(self.settings, self._transport)
+            return self._async_client
+
+
+def _raw_arguments(completion: Any) -> str | None:
+    """The JSON the model answered with: tool-call arguments, else the message text."""
+    try:
+        message = completion.choices[0].message
+    except (AttributeError, IndexError, TypeError):
+        return None
+    for call in message.tool_calls or []:
+        if call.function and call.function.arguments:
+            return str(call.function.arguments)
+    content = (message.content or "").strip()
+    if content.startswith("```"):
+        content = content.strip("`").removeprefix("json").strip()
+    return content or None
+
+
+def _provider_error(exc: BaseException) -> Exception:
+    """A one-line error for a provider failure; never includes request headers or keys."""
+    import openai
+
+    if isinstance(exc, ProviderError | ExtractionError | InputError):
+        return exc
+    if isinstance(exc, openai.AuthenticationError):
+        return ProviderError("the provider rejected the API key (HTTP 401): check OPENAI_API_KEY")
+    if isinstance(exc, openai.RateLimitError):
+        return ProviderError("rate limited by the provider (HTTP 429) and out of retries; try again later")
+    if isinstance(exc, openai.APITimeoutError):
+        return ProviderError("the provider did not answer in time, retries exhausted (raise --timeout?)")
+    if isinstance(exc, openai.APIConnectionError):
+        return ProviderError(
+            "cannot reach the provider: connection failed, retries exhausted (check --base-url)"
+        )
+    if isinstance(exc, openai.APIStatusError):
+        detail = _error_detail(exc)
+        return ProviderError(f"the provider answered HTTP {exc.status_code}{detail}")
+    return ExtractionError(f"the model's answer could not be used: {type(exc).__name__}: {exc}")
+
+
+def _error_detail(exc: Any) -> str:
+    try:
+        message = json.loads(exc.response.text)["error"]["message"]
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return ""
+    return f": {str(message).splitlines()[0][:200]}"
+
+
+def summarize(text: str, settings: Settings | None = None) -> Summary:
+    """Summarize one article with a one-off ``Summarizer`` (build one and reuse it for many)."""
+    return Summarizer(settings).summarize(text)
+
+
+async def asummarize(text: str, settings: Settings | None = None) -> Summary:
+    return await Summarizer(settings).asummarize(text)

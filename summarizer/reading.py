@@ -1,0 +1,46 @@
+"""Read an article from a file or standard input and refuse what cannot be an article."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from summarizer.errors import InputError
+
+_BOM = "\ufeff"
+
+
+def decode_article(data: bytes, origin: str) -> str:
+    """UTF-8 text from ``data`` (a leading BOM is dropped), or an ``InputError`` saying why not."""
+    if b"\x00" in data[:8192]:
+        raise InputError(f"{origin} looks like a binary file, not an article (it contains NUL bytes)")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"{origin} is not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
+            "save it as UTF-8 and try again"
+        ) from None
+    return check_article(text.removeprefix(_BOM), origin)
+
+
+def check_article(text: str, origin: str = "the article") -> str:
+    if not text.strip():
+        raise InputError(f"{origin} is empty: there is no article to summarize")
+    return text
+
+
+def read_article(path: str) -> str:
+    """The article at ``path``, or standard input when ``path`` is ``-``."""
+    if path == "-":
+        return decode_article(sys.stdin.buffer.read(), "standard input")
+    file = Path(path)
+    if file.is_dir():
+        raise InputError(f"{path} is a directory, not an article file")
+    try:
+        data = file.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read it ({exc.strerror or exc})") from None
+    return decode_article(data, path)

@@ -1,0 +1,182 @@
+"""Turn a model's draft into the public ``Summary`` content: stable ids, offsets, nothing ungrounded.
+
+Only what the article backs up survives. Claims whose quote cannot be found
+or whose source does not exist are dropped; aliases the article never uses are
+dropped; references to missing entities are removed. Each drop is a warning.
+Ids become slugs of names (entities, sources) and positions (claims), so they
+do not depend on the order the model happened to write things in.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+from summarizer.draft import DraftEntity, DraftSummary
+from summarizer.grounding import Article, fold, mention_spans
+from summarizer.schema import Claim, Entity, Source, Span
+
+
+@dataclass
+class Resolved:
+    headline: str
+    abstract: str
+    entities: list[Entity]
+    sources: list[Source]
+    claims: list[Claim]
+    warnings: list[str] = field(default_factory=list)
+
+
+def slug(text: str, fallback: str) -> str:
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    value = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:48].rstrip("-")
+    return value or fallback
+
+
+def _unique(base: str, taken: set[str]) -> str:
+    candidate, n = base, 2
+    while candidate in taken:
+        candidate, n = f"{base}-{n}", n + 1
+    taken.add(candidate)
+    return candidate
+
+
+def _short(text: str, limit: int = 70) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def resolve(draft: DraftSummary, article: Article) -> Resolved:
+    warnings: list[str] = []
+    entities, entity_ids = _resolve_entities(draft.entities, article, warnings)
+    sources_by_draft_id: dict[str, Source] = {}
+    source_ids: set[str] = set()
+    for draft_source in draft.sources:
+        if draft_source.id in sources_by_draft_id:
+            warnings.append(f"dropped duplicate source id {draft_source.id} ({draft_source.name!r})")
+            continue
+        entity_id = None
+        if draft_source.entity_id is not None:
+            entity_id = entity_ids.get(draft_source.entity_id)
+            if entity_id is None:
+                warnings.append(
+                    f"source {draft_source.name!r}: removed link to unknown entity {draft_source.entity_id}"
+                )
+        sources_by_draft_id[draft_source.id] = Source(
+            id=_unique(slug(draft_source.name, "source"), source_ids),
+            name=draft_source.name.strip(),
+            kind=draft_source.kind,
+            anonymous=draft_source.anonymous,
+            entity_id=entity_id,
+            description=draft_source.description.strip(),
+        )
+
+    kept: list[tuple[Span, Claim]] = []
+    seen: set[tuple[str, int, int]] = set()
+    for draft_claim in draft.claims:
+        label = _short(draft_claim.statement)
+        span = article.locate(draft_claim.quote)
+        if span is None:
+            warnings.append(
+                f"dropped claim {label!r}: its quote is not in the article: {_short(draft_claim.quote)!r}"
+            )
+            continue
+        source_id = None
+        if draft_claim.source_id is not None:
+            source = sources_by_draft_id.get(draft_claim.source_id)
+            if source is None:
+                warnings.append(f"dropped claim {label!r}: it cites unknown source {draft_claim.source_id}")
+                continue
+            source_id = source.id
+        claim_entity_ids = []
+        for draft_entity_id in draft_claim.entity_ids:
+            resolved_id = entity_ids.get(draft_entity_id)
+            if resolved_id is None:
+                warnings.append(f"claim {label!r}: removed reference to unknown entity {draft_entity_id}")
+            elif resolved_id not in claim_entity_ids:
+                claim_entity_ids.append(resolved_id)
+        key = (fold(draft_claim.statement), span.start, span.end)
+        if key in seen:
+            continue
+        seen.add(key)
+        kept.append(
+            (
+                span,
+                Claim(
+                    id="",
+                    statement=" ".join(draft_claim.statement.split()),
+                    source_id=source_id,
+                    attribution=draft_claim.attribution,
+                    hedged=draft_claim.hedged,
+                    entity_ids=claim_entity_ids,
+                    evidence=span,
+                ),
+            )
+        )
+    kept.sort(key=lambda item: (item[0].start, item[0].end))
+    claims = [claim.model_copy(update={"id": f"c{i}"}) for i, (_, claim) in enumerate(kept, 1)]
+
+    # Sources in the order the claims first cite them; uncited ones keep the model's order.
+    first_cited = {}
+    for i, claim in enumerate(claims):
+        if claim.source_id is not None:
+            first_cited.setdefault(claim.source_id, i)
+    sources = list(sources_by_draft_id.values())
+    sources.sort(key=lambda s: first_cited.get(s.id, len(claims)))
+    return Resolved(
+        headline=" ".join(draft.headline.split()),
+        abstract=" ".join(draft.abstract.split()),
+        entities=entities,
+        sources=sources,
+        claims=claims,
+        warnings=warnings,
+    )
+
+
+def _resolve_entities(
+    drafts: list[DraftEntity], article: Article, warnings: list[str]
+) -> tuple[list[Entity], dict[str, str]]:
+    """Entities with their mentions, in order of first mention, and a map from draft id to stable id."""
+    names_by_draft_id: dict[str, list[str]] = {}
+    kept: dict[str, DraftEntity] = {}
+    for entity in drafts:
+        if entity.id in kept:
+            warnings.append(f"dropped duplicate entity id {entity.id} ({entity.name!r})")
+            continue
+        aliases = []
+        for alias in dict.fromkeys(a.strip() for a in entity.aliases):
+            if not alias or fold(alias) == fold(entity.name):
+                continue
+            if article.mentions(alias):
+                aliases.append(alias)
+            else:
+                warnings.append(f"entity {entity.name!r}: dropped alias {alias!r}, not in the article")
+        names = [entity.name.strip(), *aliases]
+        if not any(article.mentions(name) for name in names):
+            warnings.append(f"dropped entity {entity.name!r}: the article never names it")
+            continue
+        kept[entity.id] = entity.model_copy(update={"aliases": aliases})
+        names_by_draft_id[entity.id] = names
+
+    mentions = mention_spans(article, names_by_draft_id)
+    ordered = sorted(
+        kept.values(),
+        key=lambda e: (mentions[e.id][0].start if mentions[e.id] else len(article.text), e.name),
+    )
+    taken: set[str] = set()
+    entity_ids: dict[str, str] = {}
+    entities = []
+    for draft in ordered:
+        entity_id = _unique(slug(draft.name, "entity"), taken)
+        entity_ids[draft.id] = entity_id
+        entities.append(
+            Entity(
+                id=entity_id,
+                name=draft.name.strip(),
+                type=draft.type,
+                aliases=draft.aliases,
+                description=draft.description.strip(),
+                mentions=mentions[draft.id],
+            )
+        )
+    return entities, entity_ids

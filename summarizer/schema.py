@@ -1,0 +1,155 @@
+"""The output contract: what a summarized article looks like.
+
+This is the product's public API. Field names are stable; a breaking change
+bumps ``SCHEMA_VERSION``. Run metadata lives in ``Meta``, apart from the
+content, so that two runs over the same article compare equal on content.
+
+Every ``Span`` (an evidence quote or an entity mention) satisfies
+``article[start:end] == text``; the pipeline guarantees it and
+``Summary.check_offsets`` verifies it.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+SCHEMA_VERSION = "1.0"
+
+
+class EntityType(StrEnum):
+    PERSON = "person"
+    ORGANIZATION = "organization"
+    LOCATION = "location"
+    EVENT = "event"
+    OTHER = "other"
+
+
+class SourceKind(StrEnum):
+    PUBLICATION = "publication"
+    OFFICIAL = "official"
+    ORGANIZATION = "organization"
+    PERSON = "person"
+    DOCUMENT = "document"
+    OTHER = "other"
+
+
+class Attribution(StrEnum):
+    DIRECT_QUOTE = "direct_quote"
+    PARAPHRASE = "paraphrase"
+    REPORTED = "reported"
+    ARTICLE_ASSERTION = "article_assertion"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Span(_Model):
+    """A verbatim piece of the article: ``article[start:end] == text``."""
+
+    text: str
+    start: int = Field(ge=0)
+    end: int = Field(ge=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Span:
+        if self.end - self.start != len(self.text):
+            raise ValueError(f"span [{self.start}:{self.end}] does not match the length of {self.text!r}")
+        return self
+
+
+class Entity(_Model):
+    id: str
+    name: str
+    type: EntityType
+    aliases: list[str] = Field(default_factory=list)
+    description: str = ""
+    mentions: list[Span] = Field(default_factory=list)
+
+
+class Source(_Model):
+    id: str
+    name: str
+    kind: SourceKind
+    anonymous: bool = False
+    entity_id: str | None = None
+    description: str = ""
+
+
+class Claim(_Model):
+    id: str
+    statement: str
+    source_id: str | None = None
+    attribution: Attribution
+    hedged: bool = False
+    entity_ids: list[str] = Field(default_factory=list)
+    evidence: Span
+
+
+class Usage(_Model):
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            prompt_tokens=self.prompt_tokens + other.prompt_tokens,
+            completion_tokens=self.completion_tokens + other.completion_tokens,
+            total_tokens=self.total_tokens + other.total_tokens,
+        )
+
+
+class Meta(_Model):
+    """How this summary was produced. Never part of content comparisons."""
+
+    provider: str
+    model: str
+    prompt_version: str
+    schema_version: str = SCHEMA_VERSION
+    usage: Usage = Field(default_factory=Usage)
+    attempts: int = Field(0, description="LLM responses received (first answer plus re-asks)")
+    reasks: int = Field(0, description="validation re-asks sent to the model")
+    transport_retries: int = Field(0, description="requests resent after 429/5xx/timeouts")
+    warnings: list[str] = Field(default_factory=list)
+    duration_s: float = 0.0
+
+
+class Summary(_Model):
+    schema_version: str = SCHEMA_VERSION
+    headline: str
+    abstract: str
+    entities: list[Entity] = Field(default_factory=list)
+    sources: list[Source] = Field(default_factory=list)
+    claims: list[Claim] = Field(default_factory=list)
+    meta: Meta | None = None
+
+    @model_validator(mode="after")
+    def _references_resolve(self) -> Summary:
+        entity_ids = {e.id for e in self.entities}
+        source_ids = {s.id for s in self.sources}
+        for source in self.sources:
+            if source.entity_id is not None and source.entity_id not in entity_ids:
+                raise ValueError(f"source {source.id} links to unknown entity {source.entity_id}")
+        for claim in self.claims:
+            if claim.source_id is not None and claim.source_id not in source_ids:
+                raise ValueError(f"claim {claim.id} cites unknown source {claim.source_id}")
+            for entity_id in claim.entity_ids:
+                if entity_id not in entity_ids:
+                    raise ValueError(f"claim {claim.id} names unknown entity {entity_id}")
+        return self
+
+    def content(self) -> dict[str, Any]:
+        """The content as plain JSON data, without ``meta``: what golden fixtures compare."""
+        return self.model_dump(mode="json", exclude={"meta"})
+
+    def spans(self) -> list[Span]:
+        return [m for e in self.entities for m in e.mentions] + [c.evidence for c in self.claims]
+
+    def check_offsets(self, article: str) -> list[str]:
+        """Every span that does not slice exactly out of ``article`` (empty when all do)."""
+        return [
+            f"{s.text!r} at [{s.start}:{s.end}]" for s in self.spans() if article[s.start : s.end] != s.text
+        ]
