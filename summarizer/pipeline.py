@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from summarizer.config import Settings
 from summarizer.draft import DraftSummary, validation_context
-from summarizer.errors import ExtractionError, InputError, ProviderError
+from summarizer.errors import ExtractionError, InputError, ProviderError, SummarizerError
 from summarizer.grounding import Article
 from summarizer.ledger import Ledger, open_ledger
 from summarizer.llm import AnyTransport, build_async_client, build_client, sampling_kwargs
@@ -210,8 +210,9 @@ def _provider_error(exc: BaseException) -> Exception:
     """A one-line error for a provider failure; never includes request headers or keys."""
     import openai
 
-    if isinstance(exc, ProviderError | ExtractionError | InputError):
-        return exc
+    own = _own_error(exc)
+    if own is not None:
+        return own
     if isinstance(exc, openai.AuthenticationError):
         return ProviderError("the provider rejected the API key (HTTP 401): check OPENAI_API_KEY")
     if isinstance(exc, openai.RateLimitError):
@@ -226,6 +227,18 @@ def _provider_error(exc: BaseException) -> Exception:
         detail = _error_detail(exc)
         return ProviderError(f"the provider answered HTTP {exc.status_code}{detail}")
     return ExtractionError(f"the model's answer could not be used: {type(exc).__name__}: {exc}")
+
+
+def _own_error(exc: BaseException) -> SummarizerError | None:
+    """Our own error, if one is in the chain (the SDK wraps what a transport raises)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, SummarizerError):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
 
 
 def _error_detail(exc: Any) -> str:

@@ -52,7 +52,7 @@ def to_table(summary: Summary) -> RenderableType:
     claims = Table(title="Claims", show_lines=True, expand=True)
     claims.add_column("#", no_wrap=True)
     claims.add_column("Claim", ratio=3)
-    claims.add_column("Source", ratio=1)
+    claims.add_column("Source", ratio=1, min_width=14)
     claims.add_column("Evidence", ratio=3)
     for claim in summary.claims:
         source = sources.get(claim.source_id) if claim.source_id else None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import typer
 
+from summarizer.cli.check import check_command, score_command
 from summarizer.cli.summarize import summarize_command
 
 app = typer.Typer(
@@ -41,6 +42,8 @@ def _root(
 
 
 app.command("summarize")(summarize_command)
+app.command("check")(check_command)
+app.command("score")(score_command)
 
 
 def main() -> None:

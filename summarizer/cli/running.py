@@ -18,8 +18,40 @@ def fail(message: str, code: int) -> NoReturn:
     raise typer.Exit(code)
 
 
+class _RedactSecrets:
+    """Debug logs show requests; they must never show the API key."""
+
+    def filter(self, record: object) -> bool:
+        import logging
+        import os
+
+        assert isinstance(record, logging.LogRecord)
+        secret = os.environ.get("OPENAI_API_KEY")
+        if secret:
+            message = record.getMessage()
+            if secret in message:
+                record.msg, record.args = message.replace(secret, "[REDACTED]"), None
+        return True
+
+
+def _quiet_libraries(debug: bool) -> None:
+    """Our errors are the user's one line; libraries' own log lines would only repeat them."""
+    import logging
+
+    if debug:
+        logging.basicConfig(level=logging.DEBUG, format="%(name)s: %(message)s")
+        for handler in logging.getLogger().handlers:
+            handler.addFilter(_RedactSecrets())
+        return
+    for name in ("instructor", "openai", "httpx"):
+        logger = logging.getLogger(name)
+        logger.addHandler(logging.NullHandler())
+        logger.propagate = False
+
+
 def run_guarded(body: Callable[[], int | None], *, debug: bool) -> None:
     """Call ``body``; turn known errors into one line and an exit code (tracebacks only with --debug)."""
+    _quiet_libraries(debug)
     try:
         code = body()
     except (typer.Exit, typer.Abort):

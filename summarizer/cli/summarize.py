@@ -30,6 +30,15 @@ def summarize_command(
     ),
     timeout: float | None = typer.Option(None, "--timeout", min=1, help="Seconds per request (default 120)."),
     strict: bool = typer.Option(False, "--strict", help="Fail instead of dropping ungrounded claims."),
+    record: Path | None = typer.Option(
+        None, "--record", help="Call the provider and save every exchange in DIR/cassette.json."
+    ),
+    replay: Path | None = typer.Option(
+        None, "--replay", help="Answer from DIR/cassette.json; never touch the network."
+    ),
+    replay_or_record: Path | None = typer.Option(
+        None, "--replay-or-record", help="Replay what DIR/cassette.json holds, record what is missing."
+    ),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks."),
 ) -> None:
     """Summarize one article into entities, sources and grounded claims."""
@@ -57,9 +66,11 @@ def summarize_command(
         if max_retries is not None:
             settings = replace(settings, retry=replace(settings.retry, max_retries=max_retries))
 
+        from summarizer.cli.cassettes import cassette_option
         from summarizer.pipeline import Summarizer
 
-        summary = Summarizer(settings).summarize(text)
+        settings, transport = cassette_option(settings, record, replay, replay_or_record)
+        summary = Summarizer(settings, transport=transport).summarize(text)
         if output_format == "table":
             _show_table(summary, output)
             return

@@ -1,0 +1,116 @@
+"""Fixture cases: an article, its cassette and its golden summary in one folder.
+
+    fixtures/cases/NAME/
+        article.txt     the article, UTF-8
+        cassette.json   the LLM exchanges (recorded, or a labelled hand-written reference)
+        golden.json     the expected Summary content (no meta), canonical order
+        case.json       optional: settings the cassette was made with (model, mode, ...)
+
+A case is self-contained: replaying it reads no environment variable, so it
+gives the same result on every machine.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from summarizer.config import Settings
+from summarizer.errors import ConfigError, SummarizerError
+from summarizer.golden import diff, load_golden
+from summarizer.reading import read_article
+from summarizer.recording import CASSETTE_FILE, REPLAY_KEY, RecordMode, open_cassette
+from summarizer.schema import Summary
+
+ARTICLE_FILE = "article.txt"
+GOLDEN_FILE = "golden.json"
+CASE_FILE = "case.json"
+# What a case may pin; anything else in case.json is a mistake worth reporting.
+CASE_SETTINGS = frozenset({"model", "mode", "max_reasks", "temperature", "seed", "base_url"})
+
+
+@dataclass(frozen=True)
+class Case:
+    directory: Path
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.directory.name
+
+    @property
+    def article_path(self) -> Path:
+        return self.directory / ARTICLE_FILE
+
+    @property
+    def cassette_path(self) -> Path:
+        return self.directory / CASSETTE_FILE
+
+    @property
+    def golden_path(self) -> Path:
+        return self.directory / GOLDEN_FILE
+
+
+def load_case(directory: Path) -> Case:
+    if not directory.is_dir():
+        raise ConfigError(f"{directory} is not a case folder")
+    if not (directory / ARTICLE_FILE).is_file():
+        raise ConfigError(f"case {directory} has no {ARTICLE_FILE}")
+    settings: dict[str, Any] = {}
+    case_file = directory / CASE_FILE
+    if case_file.is_file():
+        try:
+            settings = json.loads(case_file.read_text(encoding="utf-8"))
+        except ValueError as exc:
+            raise ConfigError(f"{case_file} is not valid JSON: {exc}") from None
+        unknown = set(settings) - CASE_SETTINGS
+        if unknown:
+            raise ConfigError(f"{case_file}: unknown settings {sorted(unknown)}")
+    return Case(directory=directory, settings=settings)
+
+
+def find_cases(root: Path) -> list[Case]:
+    return [load_case(d) for d in sorted(root.iterdir()) if (d / ARTICLE_FILE).is_file()]
+
+
+def case_settings(case: Case, base: Settings | None = None) -> Settings:
+    """The settings the case was made with, on top of ``base`` (default: offline defaults)."""
+    settings = base or Settings(api_key=REPLAY_KEY)
+    return replace(settings, **case.settings)
+
+
+def run_case(case: Case, mode: RecordMode = RecordMode.REPLAY, base: Settings | None = None) -> Summary:
+    from summarizer.pipeline import Summarizer
+
+    settings = case_settings(case, base)
+    transport = open_cassette(case.directory, mode, settings)
+    return Summarizer(settings, transport=transport).summarize(read_article(str(case.article_path)))
+
+
+@dataclass(frozen=True)
+class CaseResult:
+    case: Case
+    summary: Summary | None = None
+    changes: tuple[str, ...] = ()
+    error: str | None = None
+    golden_missing: bool = False
+
+    @property
+    def passed(self) -> bool:
+        return self.error is None and not self.golden_missing and not self.changes
+
+
+def check_case(case: Case) -> CaseResult:
+    try:
+        summary = run_case(case)
+    except SummarizerError as exc:
+        return CaseResult(case, error=str(exc))
+    if not case.golden_path.is_file():
+        return CaseResult(case, summary=summary, golden_missing=True)
+    try:
+        golden = load_golden(case.golden_path)
+    except ValueError as exc:
+        return CaseResult(case, summary=summary, error=f"cannot read {case.golden_path}: {exc}")
+    return CaseResult(case, summary=summary, changes=tuple(diff(golden, summary)))
