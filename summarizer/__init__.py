@@ -4,29 +4,71 @@ from summarizer import Summarizer
 summary = Summarizer().summarize(article_text)
 """
 
-from summarizer.config import Settings
-from summarizer.errors import (
-    ConfigError,
-    ExtractionError,
-    InputError,
-    ProviderError,
-    SummarizerError,
-)
-from summarizer.pipeline import Summarizer, asummarize, summarize
-from summarizer.schema import (
-    SCHEMA_VERSION,
-    Attribution,
-    Claim,
-    Entity,
-    EntityType,
-    Meta,
-    Source,
-    SourceKind,
-    Span,
-    Summary,
-    Usage,
-)
-from summarizer.transport import RetryPolicy
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+# The public names and the module that defines each. They load on first use so
+# that `summarizer --help` (which imports this package) stays fast.
+_EXPORTS = {
+    "Settings": "summarizer.config",
+    "ConfigError": "summarizer.errors",
+    "ExtractionError": "summarizer.errors",
+    "InputError": "summarizer.errors",
+    "ProviderError": "summarizer.errors",
+    "SummarizerError": "summarizer.errors",
+    "Summarizer": "summarizer.pipeline",
+    "asummarize": "summarizer.pipeline",
+    "summarize": "summarizer.pipeline",
+    "SCHEMA_VERSION": "summarizer.schema",
+    "Attribution": "summarizer.schema",
+    "Claim": "summarizer.schema",
+    "Entity": "summarizer.schema",
+    "EntityType": "summarizer.schema",
+    "Meta": "summarizer.schema",
+    "Source": "summarizer.schema",
+    "SourceKind": "summarizer.schema",
+    "Span": "summarizer.schema",
+    "Summary": "summarizer.schema",
+    "Usage": "summarizer.schema",
+    "RetryPolicy": "summarizer.transport",
+}
+
+if TYPE_CHECKING:
+    from summarizer.config import Settings
+    from summarizer.errors import (
+        ConfigError,
+        ExtractionError,
+        InputError,
+        ProviderError,
+        SummarizerError,
+    )
+    from summarizer.pipeline import Summarizer, asummarize, summarize
+    from summarizer.schema import (
+        SCHEMA_VERSION,
+        Attribution,
+        Claim,
+        Entity,
+        EntityType,
+        Meta,
+        Source,
+        SourceKind,
+        Span,
+        Summary,
+        Usage,
+    )
+    from summarizer.transport import RetryPolicy
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'summarizer' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "SCHEMA_VERSION",

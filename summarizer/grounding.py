@@ -119,14 +119,22 @@ def mention_spans(article: Article, names_by_owner: dict[str, list[str]]) -> dic
     "Moscow" inside "Moscow State University" belongs to the university, and
     "Assad" inside "Bashar al-Assad" is one mention, not two.
     """
-    found: list[tuple[Span, str]] = []
+    found: list[tuple[Span, str, int]] = []
     for owner, names in names_by_owner.items():
-        for name in dict.fromkeys(names):
-            found.extend((span, owner) for span in article.mentions(name))
-    found.sort(key=lambda item: (-(item[0].end - item[0].start), item[0].start))
+        for rank, name in enumerate(dict.fromkeys(names)):
+            found.extend((span, owner, rank) for span in article.mentions(name))
+
+    def precedence(item: tuple[Span, str, int]) -> tuple[int, int, int, str]:
+        # Longest first; on the same text, an owner whose canonical name it is (rank 0) beats
+        # one that lists it as an alias; then the canonical name decides, so the result never
+        # depends on the order the owners came in.
+        span, owner, rank = item
+        return (span.start - span.end, span.start, min(rank, 1), fold(names_by_owner[owner][0]))
+
+    found.sort(key=precedence)
     taken = bytearray(len(article.text))
     result: dict[str, list[Span]] = {owner: [] for owner in names_by_owner}
-    for span, owner in found:
+    for span, owner, _ in found:
         if any(taken[span.start : span.end]):
             continue
         taken[span.start : span.end] = b"\x01" * (span.end - span.start)

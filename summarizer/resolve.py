@@ -137,6 +137,7 @@ def _resolve_entities(
     drafts: list[DraftEntity], article: Article, warnings: list[str]
 ) -> tuple[list[Entity], dict[str, str]]:
     """Entities with their mentions, in order of first mention, and a map from draft id to stable id."""
+    drafts, same_as = _merge_same_named(drafts, warnings)
     names_by_draft_id: dict[str, list[str]] = {}
     kept: dict[str, DraftEntity] = {}
     for entity in drafts:
@@ -179,4 +180,39 @@ def _resolve_entities(
                 mentions=mentions[draft.id],
             )
         )
+    for duplicate, kept_id in same_as.items():
+        if kept_id in entity_ids:
+            entity_ids[duplicate] = entity_ids[kept_id]
     return entities, entity_ids
+
+
+def _merge_same_named(
+    drafts: list[DraftEntity], warnings: list[str]
+) -> tuple[list[DraftEntity], dict[str, str]]:
+    """One entity per canonical name: a model that lists "Moscow" twice means one Moscow.
+
+    The survivor is chosen by content, not by position, and inherits the others' aliases,
+    so the result does not depend on the order the model wrote them in.
+    """
+    groups: dict[str, list[DraftEntity]] = {}
+    for entity in drafts:
+        groups.setdefault(fold(entity.name).casefold(), []).append(entity)
+    merged: list[DraftEntity] = []
+    same_as: dict[str, str] = {}
+    for entity in drafts:
+        group = groups[fold(entity.name).casefold()]
+        if len(group) == 1:
+            merged.append(entity)
+            continue
+        if entity is not group[0]:
+            continue
+        ranked = sorted(group, key=lambda e: (e.type.value, e.description, e.aliases, e.id))
+        survivor = ranked[0]
+        aliases = list(dict.fromkeys(a for e in ranked for a in e.aliases))
+        merged.append(survivor.model_copy(update={"aliases": aliases}))
+        for other in ranked[1:]:
+            same_as[other.id] = survivor.id
+        warnings.append(
+            f"merged {len(group)} entities named {survivor.name!r} ({', '.join(sorted(e.id for e in group))})"
+        )
+    return merged, same_as

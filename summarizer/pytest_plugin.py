@@ -1,0 +1,80 @@
+"""A pytest plugin: check fixture cases against their goldens from a newsroom's own test suite.
+
+Installed with the package (entry point ``pytest11``). In a test file::
+
+    def test_seed_article(summarizer_case):
+        summary = summarizer_case("fixtures/cases/khamenei-moscow-exiles")
+        assert summary.claims
+
+The fixture replays the case's cassette (no network) and fails the test with a
+diff by meaning when the content differs from ``golden.json``. Flags:
+``--summarizer-record`` calls the provider and re-records the cassette (needs a
+key or ``OPENAI_BASE_URL``); ``--summarizer-update-goldens`` rewrites goldens.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from summarizer.schema import Summary
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("summarizer")
+    group.addoption(
+        "--summarizer-record",
+        action="store_true",
+        help="re-record summarizer cassettes from the live provider instead of replaying them",
+    )
+    group.addoption(
+        "--summarizer-update-goldens",
+        action="store_true",
+        help="rewrite golden.json of summarizer cases from this run's output",
+    )
+
+
+@pytest.fixture
+def summarizer_case(request: pytest.FixtureRequest) -> Callable[[str | Path], Summary]:
+    """A function that runs a case folder and asserts it matches its golden; returns the Summary."""
+    record = bool(request.config.getoption("summarizer_record"))
+    update = bool(request.config.getoption("summarizer_update_goldens"))
+
+    def check(case_dir: str | Path) -> Summary:
+        from summarizer.cases import load_case, run_case
+        from summarizer.config import Settings
+        from summarizer.errors import SummarizerError
+        from summarizer.golden import diff, load_golden, write_golden
+        from summarizer.recording import RecordMode
+
+        directory = Path(case_dir)
+        if not directory.is_absolute():
+            directory = Path(str(request.config.rootpath)) / directory
+        try:
+            case = load_case(directory)
+            if record:
+                summary = run_case(case, RecordMode.RECORD, Settings.from_env())
+            else:
+                summary = run_case(case, RecordMode.REPLAY)
+        except SummarizerError as exc:
+            pytest.fail(f"summarizer case {directory.name}: {exc}", pytrace=False)
+        if update or not case.golden_path.exists():
+            if not update:
+                pytest.fail(
+                    f"summarizer case {case.name} has no golden.json; run with --summarizer-update-goldens",
+                    pytrace=False,
+                )
+            write_golden(case.golden_path, summary)
+            return summary
+        changes = diff(load_golden(case.golden_path), summary)
+        if changes:
+            pytest.fail(
+                f"summarizer case {case.name} differs from its golden:\n"
+                + "\n".join(f"  - {c}" for c in changes),
+                pytrace=False,
+            )
+        return summary
+
+    return check

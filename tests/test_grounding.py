@@ -1,0 +1,357 @@
+"""Unit tests for summarizer.grounding: locating quotes and names in an article."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import pytest
+
+from summarizer.grounding import Article, fold, mention_spans
+from summarizer.schema import Span
+
+SEED = Path("/work/shared/seeds/khamenei-moscow-exiles.txt")
+
+
+@pytest.fixture(scope="module")
+def seed_text() -> str:
+    return SEED.read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def seed(seed_text: str) -> Article:
+    return Article(seed_text)
+
+
+def assert_slices(article: Article, span: Span | None) -> Span:
+    assert span is not None
+    assert article.text[span.start : span.end] == span.text
+    assert span.end - span.start == len(span.text)
+    return span
+
+
+# --------------------------------------------------------------------------- fold
+
+
+def test_fold_unifies_quotes_dashes_and_whitespace() -> None:
+    assert fold("“a” ‘b’ c’s") == "\"a\" 'b' c's"
+    assert fold("a – b — c ‐ d") == "a - b - c - d"
+    assert fold("a \n\t  b") == "a b"
+    assert fold("Same") == "Same"  # no case folding
+
+
+# --------------------------------------------------------------------------- exact matches
+
+
+def test_exact_match_offsets() -> None:
+    article = Article("Alpha beta. Gamma delta.")
+    span = assert_slices(article, article.locate("Gamma delta"))
+    assert (span.start, span.end, span.text) == (12, 23, "Gamma delta")
+
+
+def test_exact_match_returns_first_occurrence() -> None:
+    article = Article("one two one two")
+    span = assert_slices(article, article.locate("one two"))
+    assert (span.start, span.end) == (0, 7)
+
+
+def test_quote_is_stripped_before_matching() -> None:
+    article = Article("Alpha beta. Gamma delta.")
+    span = assert_slices(article, article.locate("  \n Gamma delta \t"))
+    assert (span.start, span.text) == (12, "Gamma delta")
+
+
+@pytest.mark.parametrize("quote", ["", "   ", "\n\t"])
+def test_empty_quote_is_not_found(quote: str) -> None:
+    assert Article("some text").locate(quote) is None
+
+
+def test_exact_match_in_seed(seed: Article, seed_text: str) -> None:
+    quote = "Mr. Yanukovich fled to escape charges of mass murder in his homeland."
+    span = assert_slices(seed, seed.locate(quote))
+    assert span.text == quote
+    assert span.start == seed_text.index(quote)
+
+
+# --------------------------------------------------------------------------- tolerated variants
+
+
+@pytest.mark.parametrize(
+    ("text", "quote", "expected"),
+    [
+        # runs of whitespace and newlines
+        ("He said  this\n  was fine.", "said this was fine", "said  this\n  was fine"),
+        ("line one\nline two", "one line two", "one\nline two"),
+        ("a b c", "a   \n b\tc", "a b c"),
+        # curly in the article, straight in the quote
+        ("He said “no” and it’s done.", 'said "no" and it\'s', "said “no” and it’s"),
+        ("the ‘plan B’ is", "the 'plan B' is", "the ‘plan B’ is"),
+        # straight in the article, curly in the quote
+        ('He said "no" and it\'s done.', "said “no” and it’s", 'said "no" and it\'s'),
+        ("the 'plan B' is", "the ‘plan B’ is", "the 'plan B' is"),
+        # dashes both ways
+        ("a post–Soviet state", "post-Soviet", "post–Soviet"),
+        ("wait — then go", "wait - then go", "wait — then go"),
+        ("a post-Soviet state", "post—Soviet", "post-Soviet"),
+        ("a post-Soviet state", "post–Soviet", "post-Soviet"),
+        # trailing period the article lacks
+        ("He left, and then he came back", "He left.", "He left"),
+        ("He left, and then he came back", "he came back.", "he came back"),
+        # several at once
+        ("“It’s  done” —\nhe said", '"It\'s done" - he said.', "“It’s  done” —\nhe said"),
+    ],
+)
+def test_tolerated_variants_map_to_original_text(text: str, quote: str, expected: str) -> None:
+    article = Article(text)
+    span = assert_slices(article, article.locate(quote))
+    assert span.text == expected
+    assert span.start == text.index(expected)
+
+
+def test_trailing_period_is_kept_when_article_has_it() -> None:
+    article = Article("He left. Then more.")
+    span = assert_slices(article, article.locate("He left."))
+    assert span.text == "He left."
+
+
+def test_seed_straight_quotes_match_curly_article(seed: Article, seed_text: str) -> None:
+    quote = "\"He is studying Russian and brushing up on his ophthalmology again. It's a passion of his"
+    span = assert_slices(seed, seed.locate(quote))
+    assert (
+        span.text
+        == "“He is studying Russian and brushing up on his ophthalmology again. It’s a passion of his"
+    )
+    assert span.start == seed_text.index("“He is studying")
+
+
+def test_seed_curly_quote_found_exactly(seed: Article, seed_text: str) -> None:
+    quote = "“He is studying Russian and brushing up on his ophthalmology again."
+    span = assert_slices(seed, seed.locate(quote))
+    assert span.text == quote
+    assert seed_text[span.start] == "“"
+
+
+def test_seed_straight_apostrophe_maps_to_curly(seed: Article) -> None:
+    span = assert_slices(seed, seed.locate("he obviously doesn't need the money"))
+    assert span.text == "he obviously doesn’t need the money"
+
+
+def test_seed_quote_across_line_break(seed: Article) -> None:
+    # sentence end of one paragraph followed by the start of the next
+    quote = "if his regime continues to crumble. The most recent dictator"
+    span = assert_slices(seed, seed.locate(quote))
+    assert span.text == "if his regime continues to crumble.\nThe most recent dictator"
+
+
+def test_seed_trailing_period_not_in_article(seed: Article) -> None:
+    quote = "That prospect gained traction this week following a report in the Times of London."
+    span = assert_slices(seed, seed.locate(quote))
+    assert span.text == quote[:-1]
+
+
+def test_seed_en_dash_in_quote_matches_hyphen(seed: Article) -> None:
+    span = assert_slices(seed, seed.locate("Kyrgyzstan’s first post–Soviet president"))
+    assert span.text == "Kyrgyzstan’s first post-Soviet president"
+
+
+# --------------------------------------------------------------------------- not tolerated
+
+
+@pytest.mark.parametrize(
+    "quote",
+    [
+        "He said this was great",  # changed word
+        "he said this was fine",  # case change
+        "HE SAID THIS WAS FINE",
+        "He said ... fine",  # ellipsis join
+        "He said … fine",
+        "He said this was fine, really",  # extra text
+        "Hesaid this was fine",  # whitespace removed, not just collapsed
+        "He said this was fine!",  # trailing punctuation other than a period
+        "He said this was fine..",  # more than one trailing period
+        "nothing of the sort",
+    ],
+)
+def test_not_tolerated(quote: str) -> None:
+    assert Article("He said  this\n  was fine.").locate("He said this was fine") is not None
+    assert Article("He said  this\n  was fine").locate(quote) is None
+
+
+def test_seed_misspelled_name_is_not_found(seed: Article) -> None:
+    # the article writes "Mr. Yanukovich" here; the canonical spelling is not accepted
+    assert seed.locate("Mr. Yanukovych fled to escape charges of mass murder in his homeland.") is None
+    # and the other way round: the article writes "Viktor Yanukovych" there
+    assert seed.locate("Viktor Yanukovich, a former president of Ukraine") is None
+    assert seed.locate("Viktor Yanukovych, a former president of Ukraine") is not None
+
+
+def test_seed_ellipsis_join_is_not_found(seed: Article) -> None:
+    quote = "Among those living well in Moscow ... Askar Akayev."
+    assert seed.locate(quote) is None
+    assert seed.locate("Among those living well in Moscow … Askar Akayev.") is None
+
+
+def test_seed_case_change_is_not_found(seed: Article) -> None:
+    assert seed.locate("that prospect gained traction this week") is None
+    assert seed.locate("That prospect gained traction this week") is not None
+
+
+def test_seed_text_not_in_article(seed: Article) -> None:
+    assert seed.locate("Khamenei has already arrived in Moscow.") is None
+
+
+# --------------------------------------------------------------------------- mentions
+
+
+def test_mentions_inside_possessive(seed: Article, seed_text: str) -> None:
+    spans = seed.mentions("Khamenei")
+    for span in spans:
+        assert_slices(seed, span)
+        assert span.text == "Khamenei"
+    assert spans[0].start == 0
+    assert seed_text.startswith("Khamenei’s")
+    # every whole-word occurrence, in order: headline, "Ayatollah Ali Khamenei", twice
+    # "Ayatollah Khamenei", and "for Khamenei and"
+    assert [s.start for s in spans] == sorted(s.start for s in spans)
+    assert len(spans) == 5
+
+
+def test_mentions_with_straight_apostrophe_find_curly(seed: Article) -> None:
+    spans = seed.mentions("Khamenei's")
+    assert len(spans) == 1
+    span = assert_slices(seed, spans[0])
+    assert span.text == "Khamenei’s"
+    assert span.start == 0
+
+
+def test_mentions_yanukovych_spellings_are_distinct(seed: Article, seed_text: str) -> None:
+    ych = seed.mentions("Yanukovych")
+    ich = seed.mentions("Yanukovich")
+    assert [s.text for s in ych] == ["Yanukovych"]
+    assert [s.text for s in ich] == ["Yanukovich"]
+    assert ych[0].start == seed_text.index("Yanukovych")
+    assert ich[0].start == seed_text.index("Yanukovich")
+    assert ych[0].start != ich[0].start
+    for span in ych + ich:
+        assert_slices(seed, span)
+
+
+def test_mentions_whole_word_only() -> None:
+    article = Article("Putinism spread. Rasputin smiled. Putin spoke; Mr. Putin’s aide and Putin2 left.")
+    spans = article.mentions("Putin")
+    assert [(s.text, s.start) for s in spans] == [("Putin", 34), ("Putin", 51)]
+    for span in spans:
+        assert_slices(article, span)
+
+
+def test_mentions_whole_word_in_seed(seed: Article) -> None:
+    # "America" but not "American administration"; "Iran" but not "Iranian"
+    assert [s.text for s in seed.mentions("America")] == ["America"]
+    iran = seed.mentions("Iran")
+    assert len(iran) == 1
+    assert seed.text[iran[0].end] == "’"
+    assert [s.text for s in seed.mentions("Ukraine")] == ["Ukraine"]  # not "Ukrainian"
+
+
+def test_mentions_case_sensitive_and_empty() -> None:
+    article = Article("Moscow and moscow")
+    assert [s.start for s in article.mentions("Moscow")] == [0]
+    assert article.mentions("") == []
+    assert article.mentions("   ") == []
+    assert article.mentions("Paris") == []
+
+
+def test_mentions_multiword_across_whitespace() -> None:
+    article = Article("Bashar\nal–Assad met  Bashar al-Assad.")
+    spans = article.mentions("Bashar al-Assad")
+    assert [s.text for s in spans] == ["Bashar\nal–Assad", "Bashar al-Assad"]
+    for span in spans:
+        assert_slices(article, span)
+
+
+# --------------------------------------------------------------------------- mention_spans
+
+
+def test_mention_spans_longest_wins_moscow(seed: Article, seed_text: str) -> None:
+    result = mention_spans(seed, {"msu": ["Moscow State University"], "moscow": ["Moscow"]})
+    msu_start = seed_text.index("Moscow State University")
+    assert [(s.text, s.start) for s in result["msu"]] == [("Moscow State University", msu_start)]
+    moscow_starts = [s.start for s in result["moscow"]]
+    assert msu_start not in moscow_starts
+    assert len(moscow_starts) == len(seed.mentions("Moscow")) - 1
+    assert moscow_starts == sorted(moscow_starts)
+
+
+def test_mention_spans_longest_wins_regardless_of_owner_order(seed: Article) -> None:
+    a = mention_spans(seed, {"moscow": ["Moscow"], "msu": ["Moscow State University"]})
+    b = mention_spans(seed, {"msu": ["Moscow State University"], "moscow": ["Moscow"]})
+    assert a == b
+
+
+def test_mention_spans_assad_counted_once(seed: Article) -> None:
+    result = mention_spans(seed, {"assad": ["Bashar al-Assad", "Assad", "Mr. Assad"]})
+    texts = [s.text for s in result["assad"]]
+    assert texts == ["Bashar al-Assad", "Bashar al-Assad", "Mr. Assad"]
+    # without overlap resolution, "Assad" alone occurs three times
+    assert len(seed.mentions("Assad")) == 3
+    for span in result["assad"]:
+        assert_slices(seed, span)
+
+
+def test_mention_spans_no_overlaps_and_empty_owner(seed: Article) -> None:
+    result = mention_spans(
+        seed,
+        {
+            "khamenei": ["Ali Khamenei", "Ayatollah Ali Khamenei", "Khamenei"],
+            "russia": ["Russia", "Russian Federation"],
+            "title": ["Honored Scientist of the Russian Federation"],
+            "nobody": ["Lenin"],
+        },
+    )
+    assert result["nobody"] == []
+    spans = sorted((s for spans in result.values() for s in spans), key=lambda s: s.start)
+    for prev, nxt in itertools.pairwise(spans):
+        assert prev.end <= nxt.start
+    assert [s.text for s in result["title"]] == ["Honored Scientist of the Russian Federation"]
+    assert "Russian Federation" not in [s.text for s in result["russia"]]
+    assert result["khamenei"][1].text == "Ayatollah Ali Khamenei"
+
+
+def test_mention_spans_shared_alias_independent_of_owner_order(seed: Article) -> None:
+    ali = ["Ali Khamenei", "Ayatollah Ali Khamenei", "Khamenei"]
+    mojtaba = ["Mojtaba Khamenei", "Mojtaba", "Khamenei"]
+    forward = mention_spans(seed, {"ali": ali, "mojtaba": mojtaba})
+    backward = mention_spans(seed, {"mojtaba": mojtaba, "ali": ali})
+    assert forward == backward
+    # every contested "Khamenei" goes to exactly one owner
+    ali_starts = {s.start for s in forward["ali"]}
+    mojtaba_starts = {s.start for s in forward["mojtaba"]}
+    assert not ali_starts & mojtaba_starts
+    assert len(ali_starts) + len(mojtaba_starts) == len(seed.mentions("Khamenei")) + 1  # + "Mojtaba"
+
+
+def test_mention_spans_canonical_name_beats_alias(seed: Article) -> None:
+    # "Putin" is one owner's canonical name and the other's alias: the canonical owner wins
+    names = {"alias": ["Vladimir Putin", "Putin"], "canon": ["Putin"]}
+    for order in (names, dict(reversed(names.items()))):
+        result = mention_spans(seed, order)
+        assert [s.text for s in result["canon"]] == ["Putin", "Putin"]  # "Mr. Putin", "admires Putin"
+        assert [s.text for s in result["alias"]] == ["Vladimir Putin"]
+
+
+# --------------------------------------------------------------------------- closest_passage
+
+
+def test_closest_passage_near_miss_returns_article_sentence(seed: Article) -> None:
+    hint = seed.closest_passage("Mr. Yanukovych fled to escape charges of mass murder in his homeland.")
+    assert hint == "Mr. Yanukovich fled to escape charges of mass murder in his homeland."
+
+
+def test_closest_passage_changed_word_with_curly_quotes(seed: Article) -> None:
+    hint = seed.closest_passage('"He is learning Russian and brushing up on his ophthalmology again.')
+    assert hint == "“He is studying Russian and brushing up on his ophthalmology again."
+
+
+@pytest.mark.parametrize("garbage", ["zzzzqqqqxxxxjjjjwwww", "xq", "", "   ", "0123456789 qwertyuiop"])
+def test_closest_passage_garbage_is_none(seed: Article, garbage: str) -> None:
+    assert not seed.closest_passage(garbage)

@@ -1,0 +1,153 @@
+"""Property tests for summarizer.grounding: every span slices exactly out of the article."""
+
+from __future__ import annotations
+
+import itertools
+
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from summarizer.grounding import Article, fold, mention_spans
+
+WHITESPACE = [" ", "  ", "\n", "\t", "\n\n", " \n ", "\u00a0", "\r\n"]
+QUOTES = {"'": "‘’‚‛′ʼ`´'", '"': '“”„‟″«»"'}
+DASHES = "-‐‑‒–—―−"
+FOLD_CLASSES = [*QUOTES.values(), DASHES]
+
+# Text made of letters, punctuation and every character the matcher folds, plus whitespace.
+ALPHABET = "abcdeXY .,;" + "".join(FOLD_CLASSES) + "\n\t"
+texts = st.text(alphabet=ALPHABET, min_size=1, max_size=80)
+
+SETTINGS = settings(deadline=None, max_examples=200)
+
+
+@st.composite
+def text_and_substring(draw: st.DrawFn) -> tuple[str, str]:
+    text = draw(texts)
+    start = draw(st.integers(0, len(text) - 1))
+    end = draw(st.integers(start + 1, len(text)))
+    quote = text[start:end]
+    assume(quote.strip())
+    return text, quote
+
+
+def _fold_class(ch: str) -> str | None:
+    for chars in FOLD_CLASSES:
+        if ch in chars:
+            return chars
+    return None
+
+
+@st.composite
+def text_and_variant(draw: st.DrawFn) -> tuple[str, str]:
+    """A substring of the text rewritten with tolerated differences only."""
+    text, quote = draw(text_and_substring())
+    quote = quote.strip()
+    out: list[str] = []
+    i = 0
+    while i < len(quote):
+        ch = quote[i]
+        if ch.isspace():
+            j = i
+            while j < len(quote) and quote[j].isspace():
+                j += 1
+            out.append(draw(st.sampled_from(WHITESPACE)))
+            i = j
+            continue
+        chars = _fold_class(ch)
+        out.append(draw(st.sampled_from(chars)) if chars else ch)
+        i += 1
+    return text, "".join(out)
+
+
+@SETTINGS
+@given(text_and_substring())
+def test_substring_is_located_and_slices_exactly(case: tuple[str, str]) -> None:
+    text, quote = case
+    article = Article(text)
+    span = article.locate(quote)
+    assert span is not None
+    assert text[span.start : span.end] == span.text
+    assert fold(span.text) == fold(quote.strip())
+
+
+@SETTINGS
+@given(text_and_variant())
+def test_tolerated_variant_is_located_at_original_text(case: tuple[str, str]) -> None:
+    text, variant = case
+    article = Article(text)
+    span = article.locate(variant)
+    assert span is not None, (text, variant)
+    assert text[span.start : span.end] == span.text
+    assert fold(span.text) == fold(variant.strip())
+    # the span is the article's own text: it starts and ends on non-whitespace
+    assert span.text == span.text.strip()
+
+
+@SETTINGS
+@given(text_and_substring(), st.sampled_from(WHITESPACE))
+def test_trailing_period_variant_is_located(case: tuple[str, str], space: str) -> None:
+    text, quote = case
+    quote = quote.strip()
+    article = Article(text)
+    span = article.locate(quote + "." if not quote.endswith(".") else quote)
+    assert span is not None
+    assert text[span.start : span.end] == span.text
+    # with whitespace before the added period as well
+    span = article.locate(quote + space + ".")
+    if quote.endswith("."):
+        return
+    assert span is not None
+    assert text[span.start : span.end] == span.text
+
+
+NO_Z = "abcdeXY .,;'\"-–—“”’\n"
+
+
+@SETTINGS
+@given(
+    st.text(alphabet=NO_Z, min_size=0, max_size=80),
+    st.text(alphabet=NO_Z, max_size=10),
+    st.text(alphabet=NO_Z, max_size=10),
+)
+def test_text_absent_even_after_folding_is_never_found(text: str, before: str, after: str) -> None:
+    article = Article(text)
+    quote = before + "Z" + after
+    assert article.locate(quote) is None
+    assert article.mentions(quote) == []
+
+
+@SETTINGS
+@given(texts, st.text(alphabet="abcXY-'’ ", min_size=1, max_size=6))
+def test_mentions_slice_exactly(text: str, name: str) -> None:
+    article = Article(text)
+    spans = article.mentions(name)
+    for span in spans:
+        assert text[span.start : span.end] == span.text
+        assert fold(span.text) == fold(name.strip())
+    starts = [s.start for s in spans]
+    assert starts == sorted(starts)
+
+
+@SETTINGS
+@given(
+    st.text(alphabet="ab .", min_size=1, max_size=60),
+    st.dictionaries(
+        st.sampled_from(["o1", "o2", "o3"]),
+        st.lists(st.text(alphabet="ab ", min_size=1, max_size=5), min_size=1, max_size=3),
+        min_size=1,
+    ),
+)
+def test_mention_spans_slice_exactly_and_never_overlap(text: str, names: dict[str, list[str]]) -> None:
+    article = Article(text)
+    result = mention_spans(article, names)
+    assert set(result) == set(names)
+    all_spans = []
+    for owner, spans in result.items():
+        for span in spans:
+            assert text[span.start : span.end] == span.text
+            assert any(fold(span.text) == fold(n.strip()) for n in names[owner])
+        all_spans.extend(spans)
+    all_spans.sort(key=lambda s: s.start)
+    for prev, nxt in itertools.pairwise(all_spans):
+        assert prev.end <= nxt.start
