@@ -7,9 +7,11 @@ call spends is booked in its own ledger.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
+import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -52,7 +54,11 @@ class Summarizer:
         self._transport = transport
         self._lock = threading.Lock()
         self._client: instructor.Instructor | None = None
-        self._async_client: instructor.AsyncInstructor | None = None
+        # An async client's connection pool belongs to the event loop it first ran on:
+        # keep one per loop, so successive asyncio.run() calls each get a working one.
+        self._async_clients: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, instructor.AsyncInstructor
+        ] = weakref.WeakKeyDictionary()
 
     # -- public API -----------------------------------------------------------------
 
@@ -185,10 +191,13 @@ class Summarizer:
             return self._client
 
     def _async_client_(self) -> instructor.AsyncInstructor:
+        loop = asyncio.get_running_loop()
         with self._lock:
-            if self._async_client is None:
-                self._async_client = build_async_client(self.settings, self._transport)
-            return self._async_client
+            client = self._async_clients.get(loop)
+            if client is None:
+                client = build_async_client(self.settings, self._transport)
+                self._async_clients[loop] = client
+            return client
 
 
 def _raw_arguments(completion: Any) -> str | None:

@@ -44,7 +44,7 @@ class RetryPolicy:
     max_retries: int = 4
     initial_delay: float = 0.5
     max_delay: float = 20.0
-    # Retry-After above this is not waited out: the provider is telling us to come back later.
+    # Retry-After is honoured up to this many seconds; a longer ask is cut to it.
     max_retry_after: float = 60.0
     jitter: float = 0.25
     sleep: Callable[[float], None] = field(default=time.sleep, compare=False)

@@ -23,15 +23,27 @@ class _RedactSecrets:
 
     def filter(self, record: object) -> bool:
         import logging
-        import os
 
         assert isinstance(record, logging.LogRecord)
-        secret = os.environ.get("OPENAI_API_KEY")
-        if secret:
-            message = record.getMessage()
-            if secret in message:
-                record.msg, record.args = message.replace(secret, "[REDACTED]"), None
+        message = record.getMessage()
+        redacted = _redact(message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
         return True
+
+
+def _redact(text: str) -> str:
+    import os
+
+    secret = os.environ.get("OPENAI_API_KEY")
+    return text.replace(secret, "[REDACTED]") if secret else text
+
+
+def _print_traceback() -> None:
+    """The traceback for --debug, with the API key redacted (a server may echo it in an error)."""
+    import traceback
+
+    typer.echo(_redact(traceback.format_exc()).rstrip(), err=True)
 
 
 def _quiet_libraries(debug: bool) -> None:
@@ -58,14 +70,14 @@ def run_guarded(body: Callable[[], int | None], *, debug: bool) -> None:
         raise
     except SummarizerError as exc:
         if debug:
-            raise
+            _print_traceback()
         fail(str(exc), exc.exit_code)
     except KeyboardInterrupt:
         typer.echo("summarizer: interrupted", err=True)
         raise typer.Exit(130) from None
     except Exception as exc:
         if debug:
-            raise
+            _print_traceback()
         fail(f"internal error: {type(exc).__name__}: {exc} (run with --debug for details)", INTERNAL_ERROR)
     if code:
         sys.exit(code)
