@@ -51,14 +51,17 @@ def diff(expected: Summary, actual: Summary) -> list[str]:
         changes.append(f"headline changed: {_short(expected.headline)!r} -> {_short(actual.headline)!r}")
     if expected.abstract != actual.abstract:
         changes.append(f"abstract changed: {_short(expected.abstract)!r} -> {_short(actual.abstract)!r}")
-    changes += _entity_changes(expected.entities, actual.entities)
+    entity_changes, renamed_ids = _entity_changes(expected.entities, actual.entities)
+    changes += entity_changes
     changes += _source_changes(expected.sources, actual.sources)
-    changes += _claim_changes(expected, actual)
+    changes += _claim_changes(expected, actual, renamed_ids)
     return changes
 
 
-def _entity_changes(old: list[Entity], new: list[Entity]) -> list[str]:
+def _entity_changes(old: list[Entity], new: list[Entity]) -> tuple[list[str], dict[str, str]]:
+    """Entity changes, and the old-to-new id map of entities renamed (so claims are not blamed)."""
     changes = []
+    renamed_ids: dict[str, str] = {}
     old_by_id = {e.id: e for e in old}
     new_by_id = {e.id: e for e in new}
     removed = [e for e in old if e.id not in new_by_id]
@@ -69,6 +72,7 @@ def _entity_changes(old: list[Entity], new: list[Entity]) -> list[str]:
         twin = next((e for e in added if spans & {(m.start, m.end) for m in e.mentions}), None)
         if twin is not None:
             changes.append(f"entity renamed: {gone.name!r} -> {twin.name!r}")
+            renamed_ids[gone.id] = twin.id
             removed.remove(gone)
             added.remove(twin)
             changes += _entity_field_changes(gone, twin)
@@ -77,8 +81,10 @@ def _entity_changes(old: list[Entity], new: list[Entity]) -> list[str]:
     for entity_id, before in old_by_id.items():
         after = new_by_id.get(entity_id)
         if after is not None:
+            if before.name != after.name:
+                changes.append(f"entity renamed: {before.name!r} -> {after.name!r}")
             changes += _entity_field_changes(before, after)
-    return changes
+    return changes, renamed_ids
 
 
 def _entity_field_changes(before: Entity, after: Entity) -> list[str]:
@@ -111,6 +117,8 @@ def _source_changes(old: list[Source], new: list[Source]) -> list[str]:
         after = new_by_id.get(source_id)
         if after is None:
             continue
+        if before.name != after.name:
+            changes.append(f"source renamed: {before.name!r} -> {after.name!r}")
         for name in ("kind", "anonymous", "entity_id", "description"):
             was, now = getattr(before, name), getattr(after, name)
             if was != now:
@@ -122,7 +130,7 @@ def _value(value: Any) -> Any:
     return getattr(value, "value", value)
 
 
-def _claim_changes(expected: Summary, actual: Summary) -> list[str]:
+def _claim_changes(expected: Summary, actual: Summary, renamed_ids: dict[str, str]) -> list[str]:
     changes: list[str] = []
     old_sources = {s.id: s.name for s in expected.sources}
     new_sources = {s.id: s.name for s in actual.sources}
@@ -149,7 +157,7 @@ def _claim_changes(expected: Summary, actual: Summary) -> list[str]:
             changes.append(f"{label}: attribution {before.attribution.value} -> {after.attribution.value}")
         if before.hedged != after.hedged:
             changes.append(f"{label}: hedged {before.hedged} -> {after.hedged}")
-        if before.entity_ids != after.entity_ids:
+        if [renamed_ids.get(i, i) for i in before.entity_ids] != after.entity_ids:
             changes.append(f"{label}: entities {before.entity_ids} -> {after.entity_ids}")
     changes += [f"claim added: {_short(c.statement)!r}" for c in unmatched]
     return changes
