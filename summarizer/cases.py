@@ -28,7 +28,19 @@ ARTICLE_FILE = "article.txt"
 GOLDEN_FILE = "golden.json"
 CASE_FILE = "case.json"
 # What a case may pin; anything else in case.json is a mistake worth reporting.
-CASE_SETTINGS = frozenset({"model", "mode", "max_reasks", "temperature", "seed", "base_url"})
+CASE_SETTINGS = frozenset(
+    {
+        "model",
+        "mode",
+        "max_reasks",
+        "temperature",
+        "seed",
+        "base_url",
+        "provider_name",
+        "max_output_tokens",
+        "context_tokens",
+    }
+)
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,13 @@ class Settings:
     strict: bool = False
     prompts_dir: Path | None = None
     context_tokens: int | None = None
+    # "openai" (the API, or any OpenAI-compatible server at base_url) or "local" (llama.cpp in-process).
+    provider_name: str = "openai"
+    model_path: Path | None = None
+    # None: derived from the article's length (see budget.max_output_tokens).
+    max_output_tokens: int | None = None
+    # Seconds for the whole article, every attempt and retry included.
+    time_budget: float = 300.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **options: Any) -> Settings:
@@ -39,6 +46,7 @@ class Settings:
             "api_key": env.get("OPENAI_API_KEY"),
             "base_url": env.get("SUMMARIZER_BASE_URL") or env.get("OPENAI_BASE_URL"),
             "mode": env.get("SUMMARIZER_MODE"),
+            "provider_name": env.get("SUMMARIZER_PROVIDER"),
         }
         merged = {k: v for k, v in from_env.items() if v}
         merged.update({k: v for k, v in options.items() if v is not None})
@@ -46,4 +54,6 @@ class Settings:
 
     @property
     def provider(self) -> str:
+        if self.provider_name == "local":
+            return "local"
         return "openai" if self.base_url is None else "openai-compatible"

@@ -31,6 +31,10 @@ class ProviderError(SummarizerError):
     exit_code = 4
 
 
+class TimeBudgetError(ProviderError):
+    """The article's total time budget ran out (a slow or looping model, or endless retries)."""
+
+
 class ExtractionError(SummarizerError):
     """The model's answers could not be turned into a valid, grounded summary."""
 

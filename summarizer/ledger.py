@@ -23,6 +23,8 @@ class Ledger:
     responses: int = 0
     transport_retries: int = 0
     failures: list[str] = field(default_factory=list)
+    # time.monotonic() by which the whole call must be done (None: no limit).
+    deadline: float | None = None
 
     def add_response(self, usage: Usage) -> None:
         self.responses += 1
@@ -38,8 +40,8 @@ def current_ledger() -> Ledger | None:
 
 
 @contextmanager
-def open_ledger() -> Iterator[Ledger]:
-    ledger = Ledger()
+def open_ledger(deadline: float | None = None) -> Iterator[Ledger]:
+    ledger = Ledger(deadline=deadline)
     token = _current.set(ledger)
     try:
         yield ledger

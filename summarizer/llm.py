@@ -7,11 +7,12 @@ conversation), and neither loop runs inside the other blindly.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from summarizer.config import Settings
+from summarizer.config import DEFAULT_MODEL, Settings
 from summarizer.errors import ConfigError
 from summarizer.transport import AsyncRetryTransport, RetryTransport
 
@@ -24,13 +25,65 @@ _NO_KEY = "no-key-needed"
 AnyTransport = httpx.BaseTransport | httpx.AsyncBaseTransport
 
 
+# The SDK needs a URL even when the transport answers in-process and nothing is dialled.
+IN_PROCESS_URL = "http://in-process.invalid/v1"
+
+
+def for_provider(settings: Settings) -> Settings:
+    """Fill in what the provider implies: the local model's file, name and context size."""
+    if settings.provider_name == "local":
+        from summarizer.local import DEFAULT_CONTEXT, bundled_model_path
+
+        model_path = settings.model_path
+        if model_path is None and settings.model == DEFAULT_MODEL:
+            model_path = bundled_model_path()  # only to name the model; loaded when first used
+        model = (
+            model_path.stem if model_path is not None and settings.model == DEFAULT_MODEL else settings.model
+        )
+        return replace(
+            settings,
+            model_path=model_path,
+            model=model,
+            context_tokens=settings.context_tokens or DEFAULT_CONTEXT,
+            base_url=None,
+        )
+    if settings.provider_name != "openai":
+        raise ConfigError(f"unknown provider {settings.provider_name!r}: choose openai or local")
+    return settings
+
+
+def network_transport(settings: Settings) -> httpx.BaseTransport:
+    """What actually answers requests for these settings: the network, or a local model."""
+    if settings.provider_name == "local":
+        from summarizer.local import LlamaTransport  # noqa: I001  (the extra may be absent)
+
+        from summarizer.local import DEFAULT_CONTEXT, bundled_model_path
+
+        return LlamaTransport(
+            settings.model_path or bundled_model_path(),
+            n_ctx=settings.context_tokens or DEFAULT_CONTEXT,
+            seed=settings.seed or 0,
+        )
+    return httpx.HTTPTransport()
+
+
+def async_network_transport(settings: Settings) -> httpx.AsyncBaseTransport:
+    if settings.provider_name == "local":
+        transport = network_transport(settings)
+        assert isinstance(transport, httpx.AsyncBaseTransport)
+        return transport
+    return httpx.AsyncHTTPTransport()
+
+
 def require_credentials(settings: Settings) -> str:
     if settings.api_key:
         return settings.api_key
-    if settings.base_url:
+    if settings.base_url or settings.provider_name == "local":
         return _NO_KEY
     raise ConfigError(
-        "no API key: set OPENAI_API_KEY, or point --base-url (OPENAI_BASE_URL) at an OpenAI-compatible server"
+        "no API key: set OPENAI_API_KEY, or use --base-url URL (OPENAI_BASE_URL) for an "
+        "OpenAI-compatible server, --provider local for an in-process model, or --replay DIR "
+        "to answer from recordings"
     )
 
 
@@ -52,11 +105,11 @@ def build_client(settings: Settings, transport: AnyTransport | None = None) -> i
     import instructor
     import openai
 
-    inner = transport if isinstance(transport, httpx.BaseTransport) else httpx.HTTPTransport()
+    inner = transport if isinstance(transport, httpx.BaseTransport) else network_transport(settings)
     http_client = httpx.Client(transport=RetryTransport(inner, settings.retry), timeout=settings.timeout)
     client = openai.OpenAI(
         api_key=require_credentials(settings),
-        base_url=settings.base_url,
+        base_url=_base_url(settings),
         max_retries=0,
         timeout=settings.timeout,
         http_client=http_client,
@@ -70,13 +123,15 @@ def build_async_client(
     import instructor
     import openai
 
-    inner = transport if isinstance(transport, httpx.AsyncBaseTransport) else httpx.AsyncHTTPTransport()
+    inner = (
+        transport if isinstance(transport, httpx.AsyncBaseTransport) else async_network_transport(settings)
+    )
     http_client = httpx.AsyncClient(
         transport=AsyncRetryTransport(inner, settings.retry), timeout=settings.timeout
     )
     client = openai.AsyncOpenAI(
         api_key=require_credentials(settings),
-        base_url=settings.base_url,
+        base_url=_base_url(settings),
         max_retries=0,
         timeout=settings.timeout,
         http_client=http_client,
@@ -84,8 +139,14 @@ def build_async_client(
     return instructor.from_openai(client, mode=_mode(settings))
 
 
-def sampling_kwargs(settings: Settings) -> dict[str, Any]:
-    kwargs: dict[str, Any] = {}
+def _base_url(settings: Settings) -> str | None:
+    return IN_PROCESS_URL if settings.provider_name == "local" else settings.base_url
+
+
+def sampling_kwargs(settings: Settings, max_tokens: int) -> dict[str, Any]:
+    # OpenAI's own API has renamed the output cap; OpenAI-compatible servers know the old name.
+    cap = "max_completion_tokens" if settings.provider == "openai" else "max_tokens"
+    kwargs: dict[str, Any] = {cap: max_tokens}
     if settings.temperature is not None:
         kwargs["temperature"] = settings.temperature
     if settings.seed is not None:

@@ -17,12 +17,19 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from summarizer.budget import max_output_tokens
 from summarizer.config import Settings
 from summarizer.draft import DraftSummary, validation_context
-from summarizer.errors import ExtractionError, InputError, ProviderError, SummarizerError
+from summarizer.errors import (
+    ExtractionError,
+    InputError,
+    ProviderError,
+    SummarizerError,
+    TimeBudgetError,
+)
 from summarizer.grounding import Article
-from summarizer.ledger import Ledger, open_ledger
-from summarizer.llm import AnyTransport, build_async_client, build_client, sampling_kwargs
+from summarizer.ledger import Ledger, current_ledger, open_ledger
+from summarizer.llm import AnyTransport, build_async_client, build_client, for_provider, sampling_kwargs
 from summarizer.models import RESERVED_TOKENS, context_window, estimate_tokens
 from summarizer.prompts import PromptSet, load_prompts
 from summarizer.reading import check_article
@@ -37,6 +44,7 @@ if TYPE_CHECKING:
 class _Request:
     article: Article
     messages: list[dict[str, str]]
+    max_tokens: int
 
 
 @dataclass(frozen=True)
@@ -49,7 +57,7 @@ class Summarizer:
     """Summarize articles with one configuration. Safe to share across threads and tasks."""
 
     def __init__(self, settings: Settings | None = None, *, transport: AnyTransport | None = None) -> None:
-        self.settings = settings if settings is not None else Settings.from_env()
+        self.settings = for_provider(settings if settings is not None else Settings.from_env())
         self.prompts: PromptSet = load_prompts(self.settings.prompts_dir)
         self._transport = transport
         self._lock = threading.Lock()
@@ -65,14 +73,14 @@ class Summarizer:
     def summarize(self, text: str) -> Summary:
         request = self._prepare(text)
         started = time.perf_counter()
-        with open_ledger() as ledger:
+        with open_ledger(deadline=time.monotonic() + self.settings.time_budget) as ledger:
             outcome = self._extract(request)
             return self._finish(request, outcome, ledger, started)
 
     async def asummarize(self, text: str) -> Summary:
         request = self._prepare(text)
         started = time.perf_counter()
-        with open_ledger() as ledger:
+        with open_ledger(deadline=time.monotonic() + self.settings.time_budget) as ledger:
             outcome = await self._aextract(request)
             return self._finish(request, outcome, ledger, started)
 
@@ -88,7 +96,11 @@ class Summarizer:
                     f"the article is too long for {self.settings.model}: about {needed:,} tokens "
                     f"with the prompt, over its {window:,}-token context"
                 )
-        return _Request(article=Article(text), messages=self.prompts.render(text))
+        return _Request(
+            article=Article(text),
+            messages=self.prompts.render(text),
+            max_tokens=max_output_tokens(text, self.settings.max_output_tokens),
+        )
 
     def _create_kwargs(self, request: _Request) -> dict[str, Any]:
         return {
@@ -98,7 +110,7 @@ class Summarizer:
             "response_model": DraftSummary,
             "max_retries": self.settings.max_reasks,
             "context": validation_context(request.article),
-            **sampling_kwargs(self.settings),
+            **sampling_kwargs(self.settings, request.max_tokens),
         }
 
     def _extract(self, request: _Request) -> _Outcome:
@@ -110,7 +122,7 @@ class Summarizer:
         except InstructorRetryException as exc:
             return self._salvage(exc, request)
         except Exception as exc:
-            raise _provider_error(exc) from exc
+            raise _provider_error(exc, self.settings, request) from exc
         return _Outcome(draft=draft, warnings=[])
 
     async def _aextract(self, request: _Request) -> _Outcome:
@@ -122,14 +134,14 @@ class Summarizer:
         except InstructorRetryException as exc:
             return self._salvage(exc, request)
         except Exception as exc:
-            raise _provider_error(exc) from exc
+            raise _provider_error(exc, self.settings, request) from exc
         return _Outcome(draft=draft, warnings=[])
 
     def _salvage(self, exc: Any, request: _Request) -> _Outcome:
         """After the last re-ask: keep the last draft if it parses, minus what is ungrounded."""
         cause = exc.__cause__
         if cause is not None and not isinstance(cause, ValidationError | ValueError):
-            raise _provider_error(cause) from exc
+            raise _provider_error(cause, self.settings, request) from exc
         attempts = exc.n_attempts
         raw = _raw_arguments(exc.last_completion)
         if raw is None:
@@ -215,17 +227,29 @@ def _raw_arguments(completion: Any) -> str | None:
     return content or None
 
 
-def _provider_error(exc: BaseException) -> Exception:
+def _provider_error(exc: BaseException, settings: Settings, request: _Request) -> Exception:
     """A one-line error for a provider failure; never includes request headers or keys."""
     import openai
+    from instructor.core.exceptions import IncompleteOutputException
 
     own = _own_error(exc)
     if own is not None:
         return own
+    if isinstance(exc, IncompleteOutputException):
+        return ExtractionError(
+            f"the model's answer was cut off at its output limit ({request.max_tokens:,} tokens): "
+            "a model that rambles or loops; raise --max-output-tokens or use a stronger model"
+        )
     if isinstance(exc, openai.AuthenticationError):
         return ProviderError("the provider rejected the API key (HTTP 401): check OPENAI_API_KEY")
     if isinstance(exc, openai.RateLimitError):
         return ProviderError("rate limited by the provider (HTTP 429) and out of retries; try again later")
+    ledger = current_ledger()
+    if ledger is not None and ledger.deadline is not None and time.monotonic() >= ledger.deadline:
+        return TimeBudgetError(
+            f"time budget for this article ({settings.time_budget:g} s) ran out waiting for the model "
+            "(raise --time-budget, or use a faster model)"
+        )
     if isinstance(exc, openai.APITimeoutError):
         return ProviderError("the provider did not answer in time, retries exhausted (raise --timeout?)")
     if isinstance(exc, openai.APIConnectionError):
@@ -234,7 +258,10 @@ def _provider_error(exc: BaseException) -> Exception:
         )
     if isinstance(exc, openai.APIStatusError):
         detail = _error_detail(exc)
-        return ProviderError(f"the provider answered HTTP {exc.status_code}{detail}")
+        hint = ""
+        if exc.status_code in (400, 422, 500, 501) and settings.mode != "tools":
+            hint = f" (the server may not support --mode {settings.mode}; try --mode tools)"
+        return ProviderError(f"the provider answered HTTP {exc.status_code}{detail}{hint}")
     return ExtractionError(f"the model's answer could not be used: {type(exc).__name__}: {exc}")
 
 

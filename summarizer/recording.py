@@ -305,6 +305,8 @@ def _first_change(now: Any, then: Any) -> str:
 
 def open_cassette(directory: Path, mode: RecordMode, settings: Settings) -> CassetteTransport:
     """The cassette transport for ``directory/cassette.json``, wired to the network when recording."""
+    from summarizer.llm import async_network_transport, network_transport
+
     path = directory / CASSETTE_FILE
     if mode is RecordMode.REPLAY:
         return CassetteTransport(path, mode)
@@ -312,7 +314,7 @@ def open_cassette(directory: Path, mode: RecordMode, settings: Settings) -> Cass
         path,
         mode,
         origin=recorded_origin(settings.provider, settings.model, settings.base_url),
-        inner=httpx.HTTPTransport(),
-        async_inner=httpx.AsyncHTTPTransport(),
+        inner=network_transport(settings),
+        async_inner=async_network_transport(settings),
         secrets=[settings.api_key or ""],
     )

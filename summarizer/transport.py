@@ -31,6 +31,7 @@ from tenacity import (
     stop_after_attempt,
 )
 
+from summarizer.errors import TimeBudgetError
 from summarizer.ledger import current_ledger
 from summarizer.schema import Usage
 
@@ -92,6 +93,24 @@ def _reason(state: RetryCallState) -> str:
     return f"HTTP {outcome.result().status_code}"
 
 
+def _within_budget(request: httpx.Request) -> None:
+    """Refuse to send once the call's time budget is spent; never let one request outlive it."""
+    ledger = current_ledger()
+    if ledger is None or ledger.deadline is None:
+        return
+    remaining = ledger.deadline - time.monotonic()
+    if remaining <= 0:
+        raise TimeBudgetError(
+            f"time budget for this article ran out after {ledger.responses} answer(s) and "
+            f"{ledger.transport_retries} retr(ies) (raise --time-budget)"
+        )
+    timeout = dict(request.extensions.get("timeout") or {})
+    for key in ("connect", "read", "write", "pool"):
+        value = timeout.get(key)
+        timeout[key] = remaining if value is None else min(value, remaining)
+    request.extensions["timeout"] = timeout
+
+
 def _book_usage(response: httpx.Response, body: bytes) -> None:
     ledger = current_ledger()
     if ledger is None or response.status_code != 200:
@@ -149,6 +168,7 @@ class RetryTransport(_RetryBase, httpx.BaseTransport):
         return response
 
     def _send(self, request: httpx.Request) -> httpx.Response:
+        _within_budget(request)
         response = self.inner.handle_request(request)
         # Chat completions are never streamed here: reading the whole body frees the
         # connection before a retry and lets the ledger book the usage.
@@ -170,6 +190,7 @@ class AsyncRetryTransport(_RetryBase, httpx.AsyncBaseTransport):
         return response
 
     async def _send(self, request: httpx.Request) -> httpx.Response:
+        _within_budget(request)
         response = await self.inner.handle_async_request(request)
         _book_usage(response, await response.aread())
         return response

@@ -39,6 +39,22 @@ def summarize_command(
     replay_or_record: Path | None = typer.Option(
         None, "--replay-or-record", help="Replay what DIR/cassette.json holds, record what is missing."
     ),
+    provider: str | None = typer.Option(
+        None, "--provider", help="openai (the API or any --base-url server) or local (llama.cpp in-process)."
+    ),
+    model_path: Path | None = typer.Option(
+        None, "--model-path", help="GGUF model for --provider local (default: the bundled smoke-test model)."
+    ),
+    max_output_tokens: int | None = typer.Option(
+        None,
+        "--max-output-tokens",
+        min=16,
+        help="Cap on the model's answer (default: from the article's length).",
+    ),
+    time_budget: float | None = typer.Option(
+        None, "--time-budget", min=1, help="Seconds for the whole article, retries included (default 300)."
+    ),
+    seed: int | None = typer.Option(None, "--seed", help="Sampling seed, for reproducible runs."),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks."),
 ) -> None:
     """Summarize one article into entities, sources and grounded claims."""
@@ -62,13 +78,24 @@ def summarize_command(
             max_reasks=max_reasks,
             timeout=timeout,
             strict=strict or None,
+            provider_name=provider,
+            model_path=model_path,
+            max_output_tokens=max_output_tokens,
+            time_budget=time_budget,
+            seed=seed,
         )
         if max_retries is not None:
             settings = replace(settings, retry=replace(settings.retry, max_retries=max_retries))
 
         from summarizer.cli.cassettes import cassette_option
+        from summarizer.llm import for_provider
         from summarizer.pipeline import Summarizer
 
+        settings = for_provider(settings)
+        if settings.provider == "local" and model_path is None and replay is None:
+            from summarizer.local import BUNDLED_MODEL_NOTICE
+
+            typer.echo(f"summarizer: note: {BUNDLED_MODEL_NOTICE}", err=True)
         settings, transport = cassette_option(settings, record, replay, replay_or_record)
         summary = Summarizer(settings, transport=transport).summarize(text)
         if output_format == "table":

