@@ -30,7 +30,7 @@ from summarizer.errors import (
 from summarizer.grounding import Article
 from summarizer.ledger import Ledger, current_ledger, open_ledger
 from summarizer.llm import AnyTransport, build_async_client, build_client, for_provider, sampling_kwargs
-from summarizer.models import RESERVED_TOKENS, context_window, estimate_tokens
+from summarizer.models import MIN_ANSWER_TOKENS, PROMPT_OVERHEAD_TOKENS, context_window, estimate_tokens
 from summarizer.prompts import PromptSet, load_prompts
 from summarizer.reading import check_article
 from summarizer.resolve import resolve
@@ -90,7 +90,7 @@ class Summarizer:
         text = check_article(text)
         window = self.settings.context_tokens or context_window(self.settings.model)
         if window is not None:
-            needed = estimate_tokens(text) + RESERVED_TOKENS
+            needed = estimate_tokens(text) + PROMPT_OVERHEAD_TOKENS + MIN_ANSWER_TOKENS
             if needed > window:
                 raise InputError(
                     f"the article is too long for {self.settings.model}: about {needed:,} tokens "

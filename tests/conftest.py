@@ -23,15 +23,9 @@ from summarizer.transport import RetryPolicy
 ROOT = Path(__file__).resolve().parent.parent
 CASE = "khamenei-moscow-exiles"
 
-# The article and its reference draft have moved around the repository; accept each home.
-ARTICLE_CANDIDATES = (
-    ROOT / "fixtures" / "cases" / CASE / "article.txt",
-    Path("/work/shared/seeds") / f"{CASE}.txt",
-)
-REFERENCE_CANDIDATES = (
-    ROOT / "fixtures" / "references" / f"{CASE}.json",
-    ROOT / "fixtures" / "cases" / CASE / "reference-draft.json",
-)
+# The seed article (a copy of shared/seeds/, kept in the repo) and its hand-written reference draft.
+ARTICLE_CANDIDATES = (ROOT / "fixtures" / "cases" / CASE / "article.txt",)
+REFERENCE_CANDIDATES = (ROOT / "fixtures" / "references" / f"{CASE}.json",)
 
 # A key that must never leak into output or error messages.
 API_KEY = "sk-test-0123456789abcdefSECRETKEY"

@@ -20,8 +20,9 @@ from summarizer.grounding import Article
 from summarizer.resolve import Resolved, resolve, slug
 from summarizer.schema import Summary
 
-SEED = Path("/work/shared/seeds/khamenei-moscow-exiles.txt")
-REFERENCE = Path(__file__).resolve().parents[1] / "fixtures/cases/khamenei-moscow-exiles/reference-draft.json"
+ROOT = Path(__file__).resolve().parents[1]
+SEED = ROOT / "fixtures/cases/khamenei-moscow-exiles/article.txt"
+REFERENCE = ROOT / "fixtures/references/khamenei-moscow-exiles.json"
 
 MISQUOTE_INDEX = 12
 GOOD_QUOTE = "Mr. Yanukovich fled to escape charges of mass murder in his homeland."

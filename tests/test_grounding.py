@@ -10,7 +10,7 @@ import pytest
 from summarizer.grounding import Article, fold, mention_spans
 from summarizer.schema import Span
 
-SEED = Path("/work/shared/seeds/khamenei-moscow-exiles.txt")
+SEED = Path(__file__).resolve().parents[1] / "fixtures/cases/khamenei-moscow-exiles/article.txt"
 
 
 @pytest.fixture(scope="module")
