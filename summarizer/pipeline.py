@@ -12,12 +12,14 @@ import json
 import threading
 import time
 import weakref
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from summarizer.budget import max_output_tokens
+from summarizer.cache import SummaryCache, cache_key
 from summarizer.config import Settings
 from summarizer.draft import DraftSummary, validation_context
 from summarizer.errors import (
@@ -31,10 +33,11 @@ from summarizer.grounding import Article
 from summarizer.ledger import Ledger, current_ledger, open_ledger
 from summarizer.llm import AnyTransport, build_async_client, build_client, for_provider, sampling_kwargs
 from summarizer.models import MIN_ANSWER_TOKENS, PROMPT_OVERHEAD_TOKENS, context_window, estimate_tokens
+from summarizer.pricing import DEFAULT_PRICES, Price, cost_usd
 from summarizer.prompts import PromptSet, load_prompts
 from summarizer.reading import check_article
 from summarizer.resolve import resolve
-from summarizer.schema import Meta, Summary
+from summarizer.schema import Meta, Summary, Usage
 
 if TYPE_CHECKING:
     import instructor
@@ -56,9 +59,18 @@ class _Outcome:
 class Summarizer:
     """Summarize articles with one configuration. Safe to share across threads and tasks."""
 
-    def __init__(self, settings: Settings | None = None, *, transport: AnyTransport | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        transport: AnyTransport | None = None,
+        cache: SummaryCache | None = None,
+        prices: Mapping[str, Price] = DEFAULT_PRICES,
+    ) -> None:
         self.settings = for_provider(settings if settings is not None else Settings.from_env())
         self.prompts: PromptSet = load_prompts(self.settings.prompts_dir)
+        self.cache = cache
+        self.prices = prices
         self._transport = transport
         self._lock = threading.Lock()
         self._client: instructor.Instructor | None = None
@@ -73,16 +85,52 @@ class Summarizer:
     def summarize(self, text: str) -> Summary:
         request = self._prepare(text)
         started = time.perf_counter()
+        cached = self._cached(request, started)
+        if cached is not None:
+            return cached
         with open_ledger(deadline=time.monotonic() + self.settings.time_budget) as ledger:
             outcome = self._extract(request)
-            return self._finish(request, outcome, ledger, started)
+            return self._store(request, self._finish(request, outcome, ledger, started))
 
     async def asummarize(self, text: str) -> Summary:
         request = self._prepare(text)
         started = time.perf_counter()
+        cached = self._cached(request, started)
+        if cached is not None:
+            return cached
         with open_ledger(deadline=time.monotonic() + self.settings.time_budget) as ledger:
             outcome = await self._aextract(request)
-            return self._finish(request, outcome, ledger, started)
+            return self._store(request, self._finish(request, outcome, ledger, started))
+
+    # -- cache ----------------------------------------------------------------------
+
+    def _cache_key(self, request: _Request) -> str:
+        return cache_key(request.article.text, self.settings, self.prompts.version)
+
+    def _cached(self, request: _Request, started: float) -> Summary | None:
+        if self.cache is None:
+            return None
+        hit = self.cache.get(self._cache_key(request))
+        if hit is None or hit.meta is None:
+            return None
+        # This run made no call and spent nothing: its meta says so.
+        meta = hit.meta.model_copy(
+            update={
+                "usage": Usage(),
+                "attempts": 0,
+                "reasks": 0,
+                "transport_retries": 0,
+                "cost_usd": 0.0,
+                "cached": True,
+                "duration_s": round(time.perf_counter() - started, 3),
+            }
+        )
+        return hit.model_copy(update={"meta": meta})
+
+    def _store(self, request: _Request, summary: Summary) -> Summary:
+        if self.cache is not None:
+            self.cache.put(self._cache_key(request), summary)
+        return summary
 
     # -- steps ----------------------------------------------------------------------
 
@@ -179,6 +227,7 @@ class Summarizer:
             transport_retries=ledger.transport_retries,
             warnings=[*outcome.warnings, *dropped],
             duration_s=round(time.perf_counter() - started, 3),
+            cost_usd=cost_usd(self.settings.model, ledger.usage, self.prices),
         )
         summary = Summary(
             headline=resolved.headline,

@@ -115,6 +115,8 @@ class Meta(_Model):
     transport_retries: int = Field(0, description="requests resent after 429/5xx/timeouts")
     warnings: list[str] = Field(default_factory=list)
     duration_s: float = 0.0
+    cost_usd: float | None = Field(None, description="from the price table; None when the model has no price")
+    cached: bool = Field(False, description="answered from the local cache: no LLM call, no cost")
 
 
 class Summary(_Model):

@@ -197,3 +197,11 @@ def closed_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test gets its own summary cache: none reads or writes the user's."""
+    directory = tmp_path_factory.mktemp("summarizer-cache")
+    monkeypatch.setenv("SUMMARIZER_CACHE_DIR", str(directory))
+    return directory

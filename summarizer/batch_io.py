@@ -1,0 +1,135 @@
+"""Batch input and output: stream articles in, append whole result lines out.
+
+Input is a folder of ``.txt``/``.md`` files (id = path relative to the folder,
+without suffix) or a JSONL file of ``{"id": ..., "text": ..., ...}`` objects.
+Both are read lazily, one article at a time, so memory stays flat however large
+the input is.
+
+Output is JSONL, one line per article: ``{"id", "status": "ok", "summary"}`` or
+``{"id", "status": "error", "error", "error_type", "exit_code"}``. Each line is
+written with a single ``write`` on a file opened for appending, so a run
+killed at any point leaves only whole lines (a torn tail
+from a full disk is cut off at the next start). Re-running skips ids already
+summarized; ids that failed are tried again, and the newest line for an id wins.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from summarizer.errors import InputError
+from summarizer.reading import decode_article
+
+ARTICLE_SUFFIXES = (".txt", ".md")
+
+
+@dataclass(frozen=True)
+class BatchItem:
+    id: str
+    text: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def read_items(source: Path) -> Iterator[BatchItem]:
+    if source.is_dir():
+        yield from _read_folder(source)
+    elif source.is_file():
+        yield from _read_jsonl(source)
+    else:
+        raise InputError(f"{source}: no such file or folder")
+
+
+def _read_folder(folder: Path) -> Iterator[BatchItem]:
+    paths = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in ARTICLE_SUFFIXES)
+    for path in paths:
+        item_id = path.relative_to(folder).with_suffix("").as_posix()
+        try:
+            text = decode_article(path.read_bytes(), str(path))
+        except InputError as exc:
+            # An unreadable article is that article's failure, not the batch's.
+            yield BatchItem(id=item_id, text="", extra={"input_error": str(exc)})
+            continue
+        yield BatchItem(id=item_id, text=text)
+
+
+def _read_jsonl(path: Path) -> Iterator[BatchItem]:
+    with path.open("r", encoding="utf-8-sig") as handle:
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except ValueError:
+                raise InputError(f"{path}:{number}: not a JSON object") from None
+            if not isinstance(record, dict) or "id" not in record or "text" not in record:
+                raise InputError(f'{path}:{number}: each line needs "id" and "text"')
+            if not isinstance(record["text"], str):
+                raise InputError(f'{path}:{number}: "text" must be a string')
+            extra = {k: v for k, v in record.items() if k not in ("id", "text")}
+            yield BatchItem(id=str(record["id"]), text=record["text"], extra=extra)
+
+
+def repair_tail(out: Path) -> None:
+    """Cut a torn last line (one without its newline) left by a crash mid-write."""
+    if not out.exists() or out.stat().st_size == 0:
+        return
+    with out.open("rb+") as handle:
+        handle.seek(0, os.SEEK_END)
+        size = handle.tell()
+        handle.seek(max(0, size - 1))
+        if handle.read(1) == b"\n":
+            return
+        # Walk back to the previous newline and cut there.
+        position = size - 1
+        chunk = 4096
+        while position > 0:
+            start = max(0, position - chunk)
+            handle.seek(start)
+            data = handle.read(position - start)
+            cut = data.rfind(b"\n")
+            if cut >= 0:
+                handle.truncate(start + cut + 1)
+                return
+            position = start
+        handle.truncate(0)
+
+
+def finished_ids(out: Path) -> set[str]:
+    """Ids whose newest line in ``out`` is a success."""
+    status: dict[str, str] = {}
+    if not out.exists():
+        return set()
+    with out.open("r", encoding="utf-8") as handle:
+        for line in handle:
+            try:
+                record = json.loads(line)
+                status[str(record["id"])] = record.get("status", "")
+            except (ValueError, KeyError, TypeError):
+                continue
+    return {item_id for item_id, state in status.items() if state == "ok"}
+
+
+class ResultWriter:
+    """Appends whole lines; one ``os.write`` per record so a kill never leaves half a line."""
+
+    def __init__(self, out: Path) -> None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        repair_tail(out)
+        self._fd = os.open(out, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+
+    def write(self, record: dict[str, Any]) -> None:
+        data = (json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
+        written = os.write(self._fd, data)
+        while written < len(data):  # only on exotic filesystems; keep the line whole anyway
+            written += os.write(self._fd, data[written:])
+        # No fsync per line: once write() returns, the line is in the kernel and survives the
+        # process being killed; fsync at close covers an orderly end.
+
+    def close(self) -> None:
+        os.fsync(self._fd)
+        os.close(self._fd)

@@ -1,0 +1,142 @@
+"""The options every LLM-calling command shares, declared once, and how they become a Summarizer."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+if TYPE_CHECKING:
+    from summarizer.config import Settings
+    from summarizer.pipeline import Summarizer
+
+Model = Annotated[
+    str | None, typer.Option("--model", help="Model name (env SUMMARIZER_MODEL; default gpt-4.1-mini).")
+]
+BaseUrl = Annotated[
+    str | None, typer.Option("--base-url", help="OpenAI-compatible server URL (env OPENAI_BASE_URL).")
+]
+Mode = Annotated[str | None, typer.Option("--mode", help="instructor mode: tools, json_schema or json.")]
+MaxReasks = Annotated[int | None, typer.Option("--max-reasks", min=0, help="Validation re-asks (default 2).")]
+MaxRetries = Annotated[
+    int | None,
+    typer.Option("--max-retries", min=0, help="Transport retries on 429/5xx/timeouts (default 4)."),
+]
+Timeout = Annotated[float | None, typer.Option("--timeout", min=1, help="Seconds per request (default 120).")]
+Strict = Annotated[bool, typer.Option("--strict", help="Fail instead of dropping ungrounded claims.")]
+Record = Annotated[
+    Path | None,
+    typer.Option("--record", help="Call the provider and save every exchange in DIR/cassette.json."),
+]
+Replay = Annotated[
+    Path | None, typer.Option("--replay", help="Answer from DIR/cassette.json; never touch the network.")
+]
+ReplayOrRecord = Annotated[
+    Path | None,
+    typer.Option("--replay-or-record", help="Replay what DIR/cassette.json holds, record what is missing."),
+]
+Provider = Annotated[
+    str | None,
+    typer.Option(
+        "--provider", help="openai (the API or any --base-url server) or local (llama.cpp in-process)."
+    ),
+]
+ModelPath = Annotated[
+    Path | None,
+    typer.Option(
+        "--model-path", help="GGUF model for --provider local (default: the bundled smoke-test model)."
+    ),
+]
+MaxOutputTokens = Annotated[
+    int | None,
+    typer.Option(
+        "--max-output-tokens", min=16, help="Cap on the model's answer (default: from the article)."
+    ),
+]
+TimeBudget = Annotated[
+    float | None,
+    typer.Option("--time-budget", min=1, help="Seconds for one article, retries included (default 300)."),
+]
+Seed = Annotated[int | None, typer.Option("--seed", help="Sampling seed, for reproducible runs.")]
+NoCache = Annotated[
+    bool, typer.Option("--no-cache", help="Neither read nor write the summary cache (SUMMARIZER_CACHE_DIR).")
+]
+Pricing = Annotated[
+    Path | None,
+    typer.Option(
+        "--pricing",
+        help='Price table JSON {"model": {"input": $/M, "output": $/M}} (env SUMMARIZER_PRICING).',
+    ),
+]
+Debug = Annotated[bool, typer.Option("--debug", help="Show tracebacks.")]
+
+
+def build_settings(
+    *,
+    model: str | None = None,
+    base_url: str | None = None,
+    mode: str | None = None,
+    max_reasks: int | None = None,
+    max_retries: int | None = None,
+    timeout: float | None = None,
+    strict: bool = False,
+    provider: str | None = None,
+    model_path: Path | None = None,
+    max_output_tokens: int | None = None,
+    time_budget: float | None = None,
+    seed: int | None = None,
+) -> Settings:
+    from summarizer.config import Settings
+    from summarizer.llm import for_provider
+
+    settings = Settings.from_env(
+        model=model,
+        base_url=base_url,
+        mode=mode,
+        max_reasks=max_reasks,
+        timeout=timeout,
+        strict=strict or None,
+        provider_name=provider,
+        model_path=model_path,
+        max_output_tokens=max_output_tokens,
+        time_budget=time_budget,
+        seed=seed,
+    )
+    if max_retries is not None:
+        settings = replace(settings, retry=replace(settings.retry, max_retries=max_retries))
+    return for_provider(settings)
+
+
+def build_summarizer(
+    settings: Settings,
+    *,
+    record: Path | None = None,
+    replay: Path | None = None,
+    replay_or_record: Path | None = None,
+    no_cache: bool = False,
+    pricing: Path | None = None,
+) -> Summarizer:
+    import os
+
+    from summarizer.cache import SummaryCache
+    from summarizer.cli.cassettes import cassette_option
+    from summarizer.pipeline import Summarizer
+    from summarizer.pricing import DEFAULT_PRICES, load_prices
+
+    pricing = pricing or (
+        Path(os.environ["SUMMARIZER_PRICING"]) if os.environ.get("SUMMARIZER_PRICING") else None
+    )
+    prices = load_prices(pricing) if pricing else DEFAULT_PRICES
+    settings, transport = cassette_option(settings, record, replay, replay_or_record)
+    if settings.provider == "local" and settings.model_path is not None and replay is None:
+        from summarizer.local import BUNDLED_MODEL_FILE, BUNDLED_MODEL_NOTICE
+
+        if settings.model_path.name == BUNDLED_MODEL_FILE:
+            typer.echo(f"summarizer: note: {BUNDLED_MODEL_NOTICE}", err=True)
+    # Recording and replaying are about the exchange itself: a cache hit would skip it.
+    use_cache = not no_cache and transport is None
+    return Summarizer(
+        settings, transport=transport, cache=SummaryCache() if use_cache else None, prices=prices
+    )
