@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import typer
 
+from summarizer.cli.batch import batch_command, cache_app
 from summarizer.cli.check import check_command, score_command
 from summarizer.cli.summarize import summarize_command
 
@@ -44,6 +45,8 @@ def _root(
 app.command("summarize")(summarize_command)
 app.command("check")(check_command)
 app.command("score")(score_command)
+app.command("batch")(batch_command)
+app.add_typer(cache_app, name="cache")
 
 
 def main() -> None:
