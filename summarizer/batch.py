@@ -207,11 +207,16 @@ async def run_batch(
     workers = [asyncio.create_task(work()) for _ in range(concurrency)]
     producer = asyncio.create_task(produce())
     try:
-        await asyncio.gather(producer, *workers)
+        # If reading the input fails, the articles already in flight still finish and are
+        # written before the error surfaces: nothing paid for is lost.
+        outcomes = await asyncio.gather(producer, *workers, return_exceptions=True)
     finally:
         for task in (producer, *workers):
             task.cancel()
         report.wall_s = time.perf_counter() - started
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException):
+            raise outcome
     if stop.is_set() and report.stopped is None:
         report.stopped = "interrupted"
     return report

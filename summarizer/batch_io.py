@@ -58,20 +58,39 @@ def _read_folder(folder: Path) -> Iterator[BatchItem]:
 
 
 def _read_jsonl(path: Path) -> Iterator[BatchItem]:
-    with path.open("r", encoding="utf-8-sig") as handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
+    """Articles from a JSONL file; a bad line becomes that line's error record, not the batch's end."""
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, 1):
+            if number == 1:
+                raw = raw.removeprefix(b"\xef\xbb\xbf")
+            if not raw.strip():
                 continue
+            line_id = f"line-{number}"
             try:
-                record = json.loads(line)
+                record = json.loads(raw.decode("utf-8"))
+            except UnicodeDecodeError:
+                # Recover the id if the rest of the line is sound, so the error is filed under it.
+                try:
+                    line_id = str(json.loads(raw.decode("utf-8", "replace"))["id"])
+                except (ValueError, KeyError, TypeError):
+                    pass
+                yield _bad_line(line_id, f"{path}:{number}: not valid UTF-8")
+                continue
             except ValueError:
-                raise InputError(f"{path}:{number}: not a JSON object") from None
+                yield _bad_line(line_id, f"{path}:{number}: not a JSON object")
+                continue
             if not isinstance(record, dict) or "id" not in record or "text" not in record:
-                raise InputError(f'{path}:{number}: each line needs "id" and "text"')
+                yield _bad_line(line_id, f'{path}:{number}: each line needs "id" and "text"')
+                continue
             if not isinstance(record["text"], str):
-                raise InputError(f'{path}:{number}: "text" must be a string')
+                yield _bad_line(str(record["id"]), f'{path}:{number}: "text" must be a string')
+                continue
             extra = {k: v for k, v in record.items() if k not in ("id", "text")}
             yield BatchItem(id=str(record["id"]), text=record["text"], extra=extra)
+
+
+def _bad_line(item_id: str, reason: str) -> BatchItem:
+    return BatchItem(id=item_id, text="", extra={"input_error": reason})
 
 
 def repair_tail(out: Path) -> None:

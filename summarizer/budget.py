@@ -14,3 +14,13 @@ def max_output_tokens(article: str, override: int | None = None) -> int:
     if override is not None:
         return override
     return min(CEILING, _FLOOR + int(_PER_CHARACTER * len(article)))
+
+
+# Articles are cut into chunks of at most this many (estimated) tokens: a faithful record of
+# 2,500 tokens of article is about 13,000 tokens of JSON, which stays under CEILING.
+DEFAULT_CHUNK_TOKENS = 2_500
+MIN_CHUNK_TOKENS = 256
+# Past this an article is refused outright (about 1.2 million characters, a book rather than a story).
+MAX_ARTICLE_TOKENS = 400_000
+# Chunks of one article summarized at once by the async API.
+CHUNK_CONCURRENCY = 4

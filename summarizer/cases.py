@@ -38,6 +38,7 @@ CASE_SETTINGS = frozenset(
         "base_url",
         "provider_name",
         "max_output_tokens",
+        "max_input_tokens",
         "context_tokens",
     }
 )

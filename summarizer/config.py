@@ -34,6 +34,8 @@ class Settings:
     model_path: Path | None = None
     # None: derived from the article's length (see budget.max_output_tokens).
     max_output_tokens: int | None = None
+    # Chunk size for long articles, in estimated tokens (None: budget.DEFAULT_CHUNK_TOKENS).
+    max_input_tokens: int | None = None
     # Seconds for the whole article, every attempt and retry included.
     time_budget: float = 300.0
 

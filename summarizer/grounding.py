@@ -2,7 +2,8 @@
 
 Matching is exact first. Failing that, it tolerates only differences that do not
 change meaning: runs of whitespace, typographic versus straight quotes and
-apostrophes, dash variants, and a trailing period on a quote. Offsets always
+apostrophes, dash variants, Unicode composed versus decomposed accents (NFC/NFD),
+and a trailing period on a quote. Offsets always
 refer to the original article text, so ``article[span.start:span.end]`` is the
 text as the article has it (which may differ from the quote in exactly those
 tolerated ways).
@@ -11,6 +12,7 @@ tolerated ways).
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 
@@ -44,11 +46,19 @@ def _normalize(text: str) -> tuple[str, list[int]]:
             if in_space:
                 continue
             in_space = True
-            ch = " "
-        else:
-            in_space = False
-        out.append(ch)
-        index.append(i)
+            out.append(" ")
+            index.append(i)
+            continue
+        in_space = False
+        if ch.isascii():
+            out.append(ch)
+            index.append(i)
+            continue
+        # Canonical decomposition, so that "é" typed as one character or as "e" plus a
+        # combining accent compares equal; every piece points back at its original character.
+        for piece in unicodedata.normalize("NFD", ch):
+            out.append(piece)
+            index.append(i)
     return "".join(out), index
 
 
@@ -88,7 +98,8 @@ class Article:
         needle = fold(name.strip())
         if not needle:
             return []
-        pattern = re.compile(rf"(?<!\w){re.escape(needle)}(?!\w)")
+        # Combining accents count as part of a word: "Nicola" is not a mention inside "Nicolás".
+        pattern = re.compile(rf"(?<![\w\u0300-\u036f]){re.escape(needle)}(?![\w\u0300-\u036f])")
         return [self._span(m.start(), m.end()) for m in pattern.finditer(self._folded[0])]
 
     def closest_passage(self, quote: str) -> str | None:

@@ -62,7 +62,7 @@ def bundled_model_path() -> Path:
 
 
 class TimeBudgetExceeded(Exception):
-    """Raised inside generation to stop a model that is still writing when the time is up."""
+    """The call's time budget ran out while the model was still writing."""
 
 
 @lru_cache(maxsize=4)
@@ -102,16 +102,76 @@ class LlamaTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
             return _error(400, "request body is not JSON")
         kwargs = {key: body[key] for key in _PASSED_THROUGH if key in body}
         kwargs["max_tokens"] = self._max_tokens(body)
-        kwargs["logits_processor"] = _deadline_guard()
+        ledger = current_ledger()
+        deadline = ledger.deadline if ledger is not None else None
         with self._lock:
             try:
-                completion = self._llama.create_chat_completion(**kwargs)
+                completion = self._generate(kwargs, deadline)
             except TimeBudgetExceeded:
                 return _error(408, "the local model was still writing when the time budget ran out")
             except ValueError as exc:  # llama.cpp's word for "does not fit the context", among others
                 return _error(400, str(exc))
         completion["model"] = body.get("model", self.model_path.stem)
         return httpx.Response(200, json=completion)
+
+    def _generate(self, kwargs: dict[str, Any], deadline: float | None) -> dict[str, Any]:
+        """Generate token by token (streamed), so a model still writing at the deadline can be stopped.
+
+        An exception raised inside llama.cpp's own callbacks is swallowed by ctypes, so the
+        deadline is checked here, between tokens, and the stream is abandoned when it passes.
+        """
+        stream = self._llama.create_chat_completion(**kwargs, stream=True)
+        content: list[str] = []
+        calls: dict[int, dict[str, Any]] = {}
+        finish_reason = None
+        generated = 0
+        first: dict[str, Any] = {}
+        try:
+            for chunk in stream:
+                if deadline is not None and time.monotonic() > deadline:
+                    raise TimeBudgetExceeded
+                first = first or chunk
+                choice = chunk["choices"][0]
+                delta = choice.get("delta") or {}
+                if delta.get("content"):
+                    content.append(delta["content"])
+                    generated += 1
+                for call in delta.get("tool_calls") or []:
+                    entry = calls.setdefault(
+                        call.get("index", 0), {"id": None, "name": None, "arguments": []}
+                    )
+                    entry["id"] = entry["id"] or call.get("id")
+                    function = call.get("function") or {}
+                    entry["name"] = entry["name"] or function.get("name")
+                    if function.get("arguments"):
+                        entry["arguments"].append(function["arguments"])
+                        generated += 1
+                finish_reason = choice.get("finish_reason") or finish_reason
+        finally:
+            stream.close()
+        message: dict[str, Any] = {"role": "assistant", "content": "".join(content) or None}
+        if calls:
+            message["tool_calls"] = [
+                {
+                    "id": entry["id"] or f"call_{index}",
+                    "type": "function",
+                    "function": {"name": entry["name"], "arguments": "".join(entry["arguments"])},
+                }
+                for index, entry in sorted(calls.items())
+            ]
+        # The context now holds exactly the prompt and the generated tokens.
+        total = int(self._llama.n_tokens)
+        return {
+            "id": first.get("id", "chatcmpl-local"),
+            "object": "chat.completion",
+            "created": first.get("created", int(time.time())),
+            "choices": [{"index": 0, "message": message, "finish_reason": finish_reason or "stop"}],
+            "usage": {
+                "prompt_tokens": total - generated,
+                "completion_tokens": generated,
+                "total_tokens": total,
+            },
+        }
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         await request.aread()
@@ -124,21 +184,6 @@ class LlamaTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
         # Tokenizing the JSON overestimates the templated prompt slightly: a safe bound.
         used = len(self._llama.tokenize(prompt.encode("utf-8"), add_bos=False))
         return max(16, min(int(asked), self.n_ctx - used))
-
-
-def _deadline_guard() -> Any:
-    """A logits processor that stops generation once the call's time budget is spent."""
-    from llama_cpp import LogitsProcessorList
-
-    ledger = current_ledger()
-    deadline = ledger.deadline if ledger is not None else None
-
-    def guard(input_ids: Any, scores: Any) -> Any:
-        if deadline is not None and time.monotonic() > deadline:
-            raise TimeBudgetExceeded
-        return scores
-
-    return LogitsProcessorList([guard])
 
 
 def _error(status: int, message: str) -> httpx.Response:

@@ -18,8 +18,15 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from summarizer.budget import max_output_tokens
+from summarizer.budget import (
+    CHUNK_CONCURRENCY,
+    DEFAULT_CHUNK_TOKENS,
+    MAX_ARTICLE_TOKENS,
+    MIN_CHUNK_TOKENS,
+    max_output_tokens,
+)
 from summarizer.cache import SummaryCache, cache_key
+from summarizer.chunking import chunk_article
 from summarizer.config import Settings
 from summarizer.draft import DraftSummary, validation_context
 from summarizer.errors import (
@@ -32,6 +39,7 @@ from summarizer.errors import (
 from summarizer.grounding import Article
 from summarizer.ledger import Ledger, current_ledger, open_ledger
 from summarizer.llm import AnyTransport, build_async_client, build_client, for_provider, sampling_kwargs
+from summarizer.merge import merge_parts
 from summarizer.models import MIN_ANSWER_TOKENS, PROMPT_OVERHEAD_TOKENS, context_window, estimate_tokens
 from summarizer.pricing import DEFAULT_PRICES, Price, cost_usd
 from summarizer.prompts import PromptSet, load_prompts
@@ -45,9 +53,18 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class _Request:
+    """One extraction call: a chunk of the article (the whole of it, unless it is long)."""
+
+    offset: int
     article: Article
     messages: list[dict[str, str]]
     max_tokens: int
+
+
+@dataclass(frozen=True)
+class _Job:
+    article: Article
+    requests: list[_Request]
 
 
 @dataclass(frozen=True)
@@ -83,34 +100,41 @@ class Summarizer:
     # -- public API -----------------------------------------------------------------
 
     def summarize(self, text: str) -> Summary:
-        request = self._prepare(text)
+        job = self._prepare(text)
         started = time.perf_counter()
-        cached = self._cached(request, started)
+        cached = self._cached(job, started)
         if cached is not None:
             return cached
         with open_ledger(deadline=time.monotonic() + self.settings.time_budget) as ledger:
-            outcome = self._extract(request)
-            return self._store(request, self._finish(request, outcome, ledger, started))
+            outcomes = [self._extract(request) for request in job.requests]
+            return self._store(job, self._finish(job, outcomes, ledger, started))
 
     async def asummarize(self, text: str) -> Summary:
-        request = self._prepare(text)
+        job = self._prepare(text)
         started = time.perf_counter()
-        cached = self._cached(request, started)
+        cached = self._cached(job, started)
         if cached is not None:
             return cached
         with open_ledger(deadline=time.monotonic() + self.settings.time_budget) as ledger:
-            outcome = await self._aextract(request)
-            return self._store(request, self._finish(request, outcome, ledger, started))
+            # A long article's chunks run side by side, a few at a time.
+            gate = asyncio.Semaphore(CHUNK_CONCURRENCY)
+
+            async def extract(request: _Request) -> _Outcome:
+                async with gate:
+                    return await self._aextract(request)
+
+            outcomes = list(await asyncio.gather(*(extract(r) for r in job.requests)))
+            return self._store(job, self._finish(job, outcomes, ledger, started))
 
     # -- cache ----------------------------------------------------------------------
 
-    def _cache_key(self, request: _Request) -> str:
-        return cache_key(request.article.text, self.settings, self.prompts.version)
+    def _cache_key(self, job: _Job) -> str:
+        return cache_key(job.article.text, self.settings, self.prompts.version)
 
-    def _cached(self, request: _Request, started: float) -> Summary | None:
+    def _cached(self, job: _Job, started: float) -> Summary | None:
         if self.cache is None:
             return None
-        hit = self.cache.get(self._cache_key(request))
+        hit = self.cache.get(self._cache_key(job))
         if hit is None or hit.meta is None:
             return None
         # This run made no call and spent nothing: its meta says so.
@@ -127,28 +151,43 @@ class Summarizer:
         )
         return hit.model_copy(update={"meta": meta})
 
-    def _store(self, request: _Request, summary: Summary) -> Summary:
+    def _store(self, job: _Job, summary: Summary) -> Summary:
         if self.cache is not None:
-            self.cache.put(self._cache_key(request), summary)
+            self.cache.put(self._cache_key(job), summary)
         return summary
 
     # -- steps ----------------------------------------------------------------------
 
-    def _prepare(self, text: str) -> _Request:
+    def _prepare(self, text: str) -> _Job:
         text = check_article(text)
+        tokens = estimate_tokens(text)
+        if tokens > MAX_ARTICLE_TOKENS:
+            raise InputError(
+                f"the article is too long: about {tokens:,} tokens, over the hard limit of "
+                f"{MAX_ARTICLE_TOKENS:,} tokens ({len(text):,} characters); split it into parts"
+            )
+        chunk_tokens = self.settings.max_input_tokens or DEFAULT_CHUNK_TOKENS
         window = self.settings.context_tokens or context_window(self.settings.model)
         if window is not None:
-            needed = estimate_tokens(text) + PROMPT_OVERHEAD_TOKENS + MIN_ANSWER_TOKENS
-            if needed > window:
+            room = window - PROMPT_OVERHEAD_TOKENS - MIN_ANSWER_TOKENS
+            if room < MIN_CHUNK_TOKENS:
                 raise InputError(
-                    f"the article is too long for {self.settings.model}: about {needed:,} tokens "
-                    f"with the prompt, over its {window:,}-token context"
+                    f"{self.settings.model}'s {window:,}-token context leaves no room for an article "
+                    f"after the prompt ({PROMPT_OVERHEAD_TOKENS:,} tokens) and a minimal answer"
                 )
-        return _Request(
-            article=Article(text),
-            messages=self.prompts.render(text),
-            max_tokens=max_output_tokens(text, self.settings.max_output_tokens),
-        )
+            chunk_tokens = min(chunk_tokens, room)
+        requests = []
+        for chunk in chunk_article(text, chunk_tokens):
+            piece = text[chunk.start : chunk.end]
+            requests.append(
+                _Request(
+                    offset=chunk.start,
+                    article=Article(piece),
+                    messages=self.prompts.render(piece),
+                    max_tokens=max_output_tokens(piece, self.settings.max_output_tokens),
+                )
+            )
+        return _Job(article=Article(text), requests=requests)
 
     def _create_kwargs(self, request: _Request) -> dict[str, Any]:
         return {
@@ -209,9 +248,11 @@ class Summarizer:
             draft=draft, warnings=[f"still invalid after {attempts} attempt(s); kept what is grounded"]
         )
 
-    def _finish(self, request: _Request, outcome: _Outcome, ledger: Ledger, started: float) -> Summary:
-        resolved = resolve(outcome.draft, request.article)
+    def _finish(self, job: _Job, outcomes: list[_Outcome], ledger: Ledger, started: float) -> Summary:
+        parts = [(r.offset, resolve(o.draft, r.article)) for r, o in zip(job.requests, outcomes, strict=True)]
+        resolved = parts[0][1] if len(parts) == 1 else merge_parts(parts, job.article)
         dropped = resolved.warnings
+        outcome_warnings = [w for o in outcomes for w in o.warnings]
         if self.settings.strict and dropped:
             raise ExtractionError(
                 f"strict mode: {len(dropped)} problem(s) remain after {self.settings.max_reasks} "
@@ -223,9 +264,10 @@ class Summarizer:
             prompt_version=self.prompts.version,
             usage=ledger.usage,
             attempts=ledger.responses,
-            reasks=max(ledger.responses - 1, 0),
+            reasks=max(ledger.responses - len(job.requests), 0),
             transport_retries=ledger.transport_retries,
-            warnings=[*outcome.warnings, *dropped],
+            warnings=[*outcome_warnings, *dropped],
+            chunks=len(job.requests),
             duration_s=round(time.perf_counter() - started, 3),
             cost_usd=cost_usd(self.settings.model, ledger.usage, self.prices),
         )
@@ -238,7 +280,7 @@ class Summarizer:
             meta=meta,
         )
         # The contract, checked rather than trusted: every offset slices out of the article.
-        bad = summary.check_offsets(request.article.text)
+        bad = summary.check_offsets(job.article.text)
         if bad:
             raise AssertionError(f"internal error: spans do not match the article: {bad[:3]}")
         return summary

@@ -9,6 +9,7 @@ golden fixtures notice that the prompt moved.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -36,8 +37,18 @@ class PromptSet:
         """The chat messages for ``article``: the system prompt, then the user template filled in."""
         return [
             {"role": "system", "content": self.system},
-            {"role": "user", "content": self.user.replace(ARTICLE_SLOT, article)},
+            {"role": "user", "content": self.user.replace(ARTICLE_SLOT, fence(article))},
         ]
+
+
+def fence(article: str) -> str:
+    """The article as data: a closing delimiter inside it must not end the data early.
+
+    An article that contains "</article>" could otherwise close the block and have its
+    remainder read as instructions. The changed tag cannot be quoted back, so a claim
+    that leans on it fails grounding rather than slipping through.
+    """
+    return re.sub(r"<\s*/\s*article\s*>", "</ article>", article, flags=re.IGNORECASE)
 
 
 def default_prompts_dir() -> Path:

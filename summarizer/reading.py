@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -24,9 +25,25 @@ def decode_article(data: bytes, origin: str) -> str:
     return check_article(text.removeprefix(_BOM), origin)
 
 
+_HTML_MARKERS = re.compile(r"<\s*(!doctype\s+html|html|head|body|div|p|script|article)\b", re.IGNORECASE)
+
+
+def looks_like_html(text: str) -> bool:
+    """A page's markup rather than an article's text: a doctype or several structural tags."""
+    head = text[:20_000]
+    return head.lstrip().lower().startswith("<!doctype html") or len(_HTML_MARKERS.findall(head)) >= 3
+
+
 def check_article(text: str, origin: str = "the article") -> str:
     if not text.strip():
         raise InputError(f"{origin} is empty: there is no article to summarize")
+    if looks_like_html(text):
+        # Offsets must refer to the text the user gave: summarizing markup would quote tags,
+        # and silently stripping them would move every offset.
+        raise InputError(
+            f"{origin} looks like an HTML page, not article text: save the article's text "
+            "(or pass the page's URL, which is fetched and reduced to its article)"
+        )
     return text
 
 

@@ -34,7 +34,7 @@ def slug(text: str, fallback: str) -> str:
     return value or fallback
 
 
-def _unique(base: str, taken: set[str]) -> str:
+def unique_id(base: str, taken: set[str]) -> str:
     candidate, n = base, 2
     while candidate in taken:
         candidate, n = f"{base}-{n}", n + 1
@@ -63,7 +63,7 @@ def resolve(draft: DraftSummary, article: Article) -> Resolved:
                     f"source {draft_source.name!r}: removed link to unknown entity {draft_source.entity_id}"
                 )
         sources_by_draft_id[draft_source.id] = Source(
-            id=_unique(slug(draft_source.name, "source"), source_ids),
+            id=unique_id(slug(draft_source.name, "source"), source_ids),
             name=draft_source.name.strip(),
             kind=draft_source.kind,
             anonymous=draft_source.anonymous,
@@ -168,7 +168,7 @@ def _resolve_entities(
     entity_ids: dict[str, str] = {}
     entities = []
     for draft in ordered:
-        entity_id = _unique(slug(draft.name, "entity"), taken)
+        entity_id = unique_id(slug(draft.name, "entity"), taken)
         entity_ids[draft.id] = entity_id
         entities.append(
             Entity(

@@ -117,6 +117,7 @@ class Meta(_Model):
     duration_s: float = 0.0
     cost_usd: float | None = Field(None, description="from the price table; None when the model has no price")
     cached: bool = Field(False, description="answered from the local cache: no LLM call, no cost")
+    chunks: int = Field(1, description="extraction calls the article was split into (long articles)")
 
 
 class Summary(_Model):

@@ -296,10 +296,10 @@ def test_unknown_format(article_file: Path) -> None:
     assert_one_line_error(run, 2, "xml", "json", "markdown", "table")
 
 
-def test_article_too_long_for_the_model(tmp_path: Path, article: str, closed_port: int) -> None:
+def test_article_past_the_hard_limit(tmp_path: Path, article: str, closed_port: int) -> None:
+    # Long articles are chunked (see test_long_articles.py); past the hard limit they are refused.
     long_article = tmp_path / "long.txt"
-    long_article.write_text((article + "\n\n") * (100_000 // len(article) + 1), encoding="utf-8")
-    assert len(long_article.read_text(encoding="utf-8")) >= 100_000
+    long_article.write_text((article + "\n\n") * (1_300_000 // len(article) + 1), encoding="utf-8")
 
     # The base URL goes nowhere: the article must be refused before any request.
     run = invoke(
@@ -315,7 +315,8 @@ def test_article_too_long_for_the_model(tmp_path: Path, article: str, closed_por
         ]
     )
 
-    assert_one_line_error(run, 2, "too long", "gpt-3.5-turbo", "16,385")
+    assert_one_line_error(run, 2, "too long", "hard limit", "400,000 tokens")
+
 
 
 # --------------------------------------------------------------------------- configuration: exit 3

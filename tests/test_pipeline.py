@@ -19,7 +19,7 @@ import pytest
 from conftest import API_KEY, ARTICLE_SPELLING, MISQUOTED_CLAIM, MODEL_SPELLING, SleepRecorder
 
 from summarizer.config import Settings
-from summarizer.errors import ExtractionError, ProviderError, SummarizerError
+from summarizer.errors import ExtractionError, InputError, ProviderError, SummarizerError
 from summarizer.pipeline import Summarizer
 from summarizer.render import to_json
 from summarizer.schema import Summary, Usage
@@ -678,3 +678,11 @@ def test_one_summarizer_serves_asummarize_from_successive_event_loops(
         summary = asyncio.run(summarizer.asummarize(article))
         assert summary.meta is not None
         assert summary.meta.attempts == 1
+
+
+def test_a_context_too_small_for_the_prompt_is_refused_before_any_request(article: str) -> None:
+    llm = ScriptedLLM([])
+    summarizer = Summarizer(Settings(api_key="sk-test", context_tokens=3_000), transport=llm)
+    with pytest.raises(InputError, match="3,000-token context leaves no room"):
+        summarizer.summarize(article)
+    assert llm.requests == []

@@ -43,6 +43,7 @@ def batch_command(
     provider: opt.Provider = None,
     model_path: opt.ModelPath = None,
     max_output_tokens: opt.MaxOutputTokens = None,
+    max_input_tokens: opt.MaxInputTokens = None,
     time_budget: opt.TimeBudget = None,
     seed: opt.Seed = None,
     no_cache: opt.NoCache = False,
@@ -69,6 +70,7 @@ def batch_command(
             provider=provider,
             model_path=model_path,
             max_output_tokens=max_output_tokens,
+            max_input_tokens=max_input_tokens,
             time_budget=time_budget,
             seed=seed,
         )

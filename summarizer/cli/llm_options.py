@@ -55,6 +55,12 @@ MaxOutputTokens = Annotated[
         "--max-output-tokens", min=16, help="Cap on the model's answer (default: from the article)."
     ),
 ]
+MaxInputTokens = Annotated[
+    int | None,
+    typer.Option(
+        "--max-input-tokens", min=256, help="Chunk size for long articles, in tokens (default 2,500)."
+    ),
+]
 TimeBudget = Annotated[
     float | None,
     typer.Option("--time-budget", min=1, help="Seconds for one article, retries included (default 300)."),
@@ -85,6 +91,7 @@ def build_settings(
     provider: str | None = None,
     model_path: Path | None = None,
     max_output_tokens: int | None = None,
+    max_input_tokens: int | None = None,
     time_budget: float | None = None,
     seed: int | None = None,
 ) -> Settings:
@@ -101,6 +108,7 @@ def build_settings(
         provider_name=provider,
         model_path=model_path,
         max_output_tokens=max_output_tokens,
+        max_input_tokens=max_input_tokens,
         time_budget=time_budget,
         seed=seed,
     )
