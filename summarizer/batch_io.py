@@ -15,6 +15,7 @@ summarized; ids that failed are tried again, and the newest line for an id wins.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Iterator
@@ -70,10 +71,8 @@ def _read_jsonl(path: Path) -> Iterator[BatchItem]:
                 record = json.loads(raw.decode("utf-8"))
             except UnicodeDecodeError:
                 # Recover the id if the rest of the line is sound, so the error is filed under it.
-                try:
+                with contextlib.suppress(ValueError, KeyError, TypeError):
                     line_id = str(json.loads(raw.decode("utf-8", "replace"))["id"])
-                except (ValueError, KeyError, TypeError):
-                    pass
                 yield _bad_line(line_id, f"{path}:{number}: not valid UTF-8")
                 continue
             except ValueError:

@@ -24,3 +24,13 @@ MIN_CHUNK_TOKENS = 256
 MAX_ARTICLE_TOKENS = 400_000
 # Chunks of one article summarized at once by the async API.
 CHUNK_CONCURRENCY = 4
+
+
+def projected_prompt_tokens(messages: list[dict[str, object]]) -> int:
+    """A high estimate of a request's prompt: its messages plus the schema the tools carry."""
+    text = "".join(str(m.get("content") or "") + str(m.get("tool_calls") or "") for m in messages)
+    return len(text) // 3 + SCHEMA_TOKENS
+
+
+# The DraftSummary tool schema sent with every request, measured at about 1,100 tokens.
+SCHEMA_TOKENS = 1_200

@@ -36,6 +36,9 @@ class Settings:
     max_output_tokens: int | None = None
     # Chunk size for long articles, in estimated tokens (None: budget.DEFAULT_CHUNK_TOKENS).
     max_input_tokens: int | None = None
+    # Spending caps for one article, over every attempt and chunk (None: no cap).
+    max_cost_usd: float | None = None
+    max_tokens_total: int | None = None
     # Seconds for the whole article, every attempt and retry included.
     time_budget: float = 300.0
 

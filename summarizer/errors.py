@@ -35,6 +35,12 @@ class TimeBudgetError(ProviderError):
     """The article's total time budget ran out (a slow or looping model, or endless retries)."""
 
 
+class BudgetError(SummarizerError):
+    """The article's cost or token budget would be passed by the next call (under --strict, or before any)."""
+
+    exit_code = 7
+
+
 class ExtractionError(SummarizerError):
     """The model's answers could not be turned into a valid, grounded summary."""
 

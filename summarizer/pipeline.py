@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import threading
 import time
 import weakref
@@ -24,12 +25,15 @@ from summarizer.budget import (
     MAX_ARTICLE_TOKENS,
     MIN_CHUNK_TOKENS,
     max_output_tokens,
+    projected_prompt_tokens,
 )
 from summarizer.cache import SummaryCache, cache_key
 from summarizer.chunking import chunk_article
 from summarizer.config import Settings
 from summarizer.draft import DraftSummary, validation_context
 from summarizer.errors import (
+    BudgetError,
+    ConfigError,
     ExtractionError,
     InputError,
     ProviderError,
@@ -41,14 +45,20 @@ from summarizer.ledger import Ledger, current_ledger, open_ledger
 from summarizer.llm import AnyTransport, build_async_client, build_client, for_provider, sampling_kwargs
 from summarizer.merge import merge_parts
 from summarizer.models import MIN_ANSWER_TOKENS, PROMPT_OVERHEAD_TOKENS, context_window, estimate_tokens
-from summarizer.pricing import DEFAULT_PRICES, Price, cost_usd
+from summarizer.pricing import DEFAULT_PRICES, Price, cost_usd, price_for
 from summarizer.prompts import PromptSet, load_prompts
 from summarizer.reading import check_article
+from summarizer.reask import reask_messages
 from summarizer.resolve import resolve
 from summarizer.schema import Meta, Summary, Usage
 
 if TYPE_CHECKING:
     import instructor
+
+# instructor logs an ERROR for every draft that fails validation; our re-asks and our errors
+# already say it. A NullHandler keeps Python's last-resort handler from printing those lines
+# to stderr, while an application that configures logging still receives them.
+logging.getLogger("instructor").addHandler(logging.NullHandler())
 
 
 @dataclass(frozen=True)
@@ -65,6 +75,15 @@ class _Request:
 class _Job:
     article: Article
     requests: list[_Request]
+
+
+@dataclass(frozen=True)
+class _Failure:
+    """A draft that failed validation: the completion as received and why it failed."""
+
+    completion: Any
+    error: BaseException
+    attempts: int
 
 
 @dataclass(frozen=True)
@@ -189,13 +208,14 @@ class Summarizer:
             )
         return _Job(article=Article(text), requests=requests)
 
-    def _create_kwargs(self, request: _Request) -> dict[str, Any]:
+    def _create_kwargs(self, request: _Request, messages: list[dict[str, Any]]) -> dict[str, Any]:
         return {
             "model": self.settings.model,
-            # instructor appends re-ask turns to this list: give every call its own.
-            "messages": [dict(m) for m in request.messages],
+            # instructor may append to the list it is given: give every call its own copy.
+            "messages": [dict(m) for m in messages],
             "response_model": DraftSummary,
-            "max_retries": self.settings.max_reasks,
+            # One try per call: re-asks are ours (see reask.py), so that they do not snowball.
+            "max_retries": 0,
             "context": validation_context(request.article),
             **sampling_kwargs(self.settings, request.max_tokens),
         }
@@ -204,35 +224,91 @@ class Summarizer:
         from instructor.core.exceptions import InstructorRetryException
 
         client = self._sync_client()
-        try:
-            draft = client.chat.completions.create(**self._create_kwargs(request))
-        except InstructorRetryException as exc:
-            return self._salvage(exc, request)
-        except Exception as exc:
-            raise _provider_error(exc, self.settings, request) from exc
-        return _Outcome(draft=draft, warnings=[])
+        messages: list[dict[str, Any]] = list(request.messages)
+        failure: _Failure | None = None
+        for attempt in range(1, self.settings.max_reasks + 2):
+            stop = self._over_budget(request, messages)
+            if stop is not None:
+                return self._give_up(request, failure, stop)
+            try:
+                draft = client.chat.completions.create(**self._create_kwargs(request, messages))
+            except InstructorRetryException as exc:
+                failure = self._failure(exc, request, attempt)
+                messages = [*request.messages, *reask_messages(failure.completion, failure.error)]
+            except Exception as exc:
+                raise _provider_error(exc, self.settings, request) from exc
+            else:
+                return _Outcome(draft=draft, warnings=[])
+        return self._give_up(request, failure, None)
 
     async def _aextract(self, request: _Request) -> _Outcome:
         from instructor.core.exceptions import InstructorRetryException
 
         client = self._async_client_()
-        try:
-            draft = await client.chat.completions.create(**self._create_kwargs(request))
-        except InstructorRetryException as exc:
-            return self._salvage(exc, request)
-        except Exception as exc:
-            raise _provider_error(exc, self.settings, request) from exc
-        return _Outcome(draft=draft, warnings=[])
+        messages: list[dict[str, Any]] = list(request.messages)
+        failure: _Failure | None = None
+        for attempt in range(1, self.settings.max_reasks + 2):
+            stop = self._over_budget(request, messages)
+            if stop is not None:
+                return self._give_up(request, failure, stop)
+            try:
+                draft = await client.chat.completions.create(**self._create_kwargs(request, messages))
+            except InstructorRetryException as exc:
+                failure = self._failure(exc, request, attempt)
+                messages = [*request.messages, *reask_messages(failure.completion, failure.error)]
+            except Exception as exc:
+                raise _provider_error(exc, self.settings, request) from exc
+            else:
+                return _Outcome(draft=draft, warnings=[])
+        return self._give_up(request, failure, None)
 
-    def _salvage(self, exc: Any, request: _Request) -> _Outcome:
-        """After the last re-ask: keep the last draft if it parses, minus what is ungrounded."""
+    def _failure(self, exc: Any, request: _Request, attempt: int) -> _Failure:
+        """A draft that failed validation, or (raised) the provider error behind the exception."""
         cause = exc.__cause__
-        if cause is not None and not isinstance(cause, ValidationError | ValueError):
-            raise _provider_error(cause, self.settings, request) from exc
-        attempts = exc.n_attempts
-        raw = _raw_arguments(exc.last_completion)
+        if not isinstance(cause, ValidationError | ValueError) or exc.last_completion is None:
+            raise _provider_error(cause or exc, self.settings, request) from exc
+        return _Failure(completion=exc.last_completion, error=cause, attempts=attempt)
+
+    def _over_budget(self, request: _Request, messages: list[dict[str, Any]]) -> str | None:
+        """Why the next call may not be made (it could pass a budget), or None if it may."""
+        settings = self.settings
+        if settings.max_cost_usd is None and settings.max_tokens_total is None:
+            return None
+        ledger = current_ledger()
+        spent = ledger.usage if ledger is not None else Usage()
+        projected = Usage(
+            prompt_tokens=projected_prompt_tokens(messages),
+            completion_tokens=request.max_tokens,
+            total_tokens=projected_prompt_tokens(messages) + request.max_tokens,
+        )
+        tokens_cap = settings.max_tokens_total
+        if tokens_cap is not None and spent.total_tokens + projected.total_tokens > tokens_cap:
+            return (
+                f"token budget reached: {spent.total_tokens:,} spent, the next call could take "
+                f"{projected.total_tokens:,} more, over --max-tokens-total {tokens_cap:,}"
+            )
+        if settings.max_cost_usd is not None:
+            price = price_for(settings.model, self.prices)
+            if price is None:
+                raise ConfigError(
+                    f"cannot hold --max-cost: no price for {settings.model} (give one with --pricing)"
+                )
+            if price.cost(spent) + price.cost(projected) > settings.max_cost_usd:
+                return (
+                    f"cost budget reached: ${price.cost(spent):.4f} spent, the next call could cost "
+                    f"${price.cost(projected):.4f} more, over --max-cost ${settings.max_cost_usd:g}"
+                )
+        return None
+
+    def _give_up(self, request: _Request, failure: _Failure | None, budget_stop: str | None) -> _Outcome:
+        """No more calls: keep the last draft if it parses, minus what is ungrounded."""
+        if budget_stop is not None and (failure is None or self.settings.strict):
+            raise BudgetError(budget_stop)
+        assert failure is not None
+        attempts = failure.attempts
+        raw = _raw_arguments(failure.completion)
         if raw is None:
-            raise ExtractionError(f"the model returned no summary after {attempts} attempt(s)") from exc
+            raise ExtractionError(f"the model returned no summary after {attempts} attempt(s)")
         try:
             draft = DraftSummary.model_validate_json(
                 raw, context=validation_context(request.article, lenient=True)
@@ -243,10 +319,9 @@ class Summarizer:
             raise ExtractionError(
                 f"the model's answer did not fit the schema after {attempts} attempt(s): "
                 f"{where}: {first['msg']}"
-            ) from exc
-        return _Outcome(
-            draft=draft, warnings=[f"still invalid after {attempts} attempt(s); kept what is grounded"]
-        )
+            ) from None
+        reason = budget_stop or f"still invalid after {attempts} attempt(s)"
+        return _Outcome(draft=draft, warnings=[f"{reason}; kept what is grounded"])
 
     def _finish(self, job: _Job, outcomes: list[_Outcome], ledger: Ledger, started: float) -> Summary:
         parts = [(r.offset, resolve(o.draft, r.article)) for r, o in zip(job.requests, outcomes, strict=True)]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import typer
 
 from summarizer.cli.batch import batch_command, cache_app
+from summarizer.cli.batch_api import batch_export_command, batch_import_command
 from summarizer.cli.check import check_command, score_command
 from summarizer.cli.summarize import summarize_command
 
@@ -46,6 +47,8 @@ app.command("summarize")(summarize_command)
 app.command("check")(check_command)
 app.command("score")(score_command)
 app.command("batch")(batch_command)
+app.command("batch-export")(batch_export_command)
+app.command("batch-import")(batch_import_command)
 app.add_typer(cache_app, name="cache")
 
 

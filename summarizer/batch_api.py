@@ -1,0 +1,425 @@
+"""Beyond one machine: a batch as an OpenAI Batch API request file, and the provider's output back.
+
+Export runs the real pipeline for each article with a transport that records the
+request the openai SDK builds and then aborts the call, so a request line is
+exactly what a live call would send (prompt, tools and tool_choice, model,
+temperature, seed, output cap) and cannot drift from it. The abort is our own
+exception, not an httpx one: ``RetryTransport`` resends only on httpx transport
+errors and retryable statuses, the SDK's retries are off and instructor re-asks
+only after a parse error, so each article costs exactly one captured request.
+Nothing is sent, no cache is read or written and no API key is needed.
+
+Import runs each provider answer through the same pipeline: a transport serves
+the stored chat completion as the answer to the one request the pipeline makes,
+and validation, grounding, salvage and ``--strict`` work as they do live. There
+is no model to re-ask, so import runs with ``max_reasks=0``: a draft that still
+fails validation goes through the salvage path (ungrounded claims dropped with a
+warning) or becomes an error record.
+
+Memory stays flat in the size of the articles: the provider output is streamed,
+and the input is looked up through ``ArticleIndex``, which keeps only each
+article's id and where to find it (a file path, or a byte offset into the JSONL
+input), reading an article's text when its answer comes in. What grows with the
+number of articles is a few sets and dicts of ids, never texts.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import httpx
+
+from summarizer.batch import error_record, success_record
+from summarizer.batch_io import ARTICLE_SUFFIXES, BatchItem, read_items
+from summarizer.config import Settings
+from summarizer.errors import ConfigError, ExtractionError, InputError, ProviderError, SummarizerError
+from summarizer.pipeline import Summarizer
+from summarizer.reading import decode_article
+from summarizer.recording import REPLAY_KEY
+
+BATCH_URL = "/v1/chat/completions"
+
+Record = dict[str, Any]
+
+
+# -- quiet: the aborted calls and offline answers are ours, not errors to log ------------------
+
+# True while export or import drives the pipeline in this context. instructor logs every failed
+# API call at ERROR level; for an export every call "fails" on purpose, and for an import every
+# outcome is already in the record. Only records made in such a context are dropped.
+_offline: ContextVar[bool] = ContextVar("summarizer_batch_api_offline", default=False)
+
+
+class _OfflineFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not _offline.get()
+
+
+_FILTER = _OfflineFilter()
+
+
+def _quiet_instructor() -> None:
+    """Attach the filter to instructor's loggers (they exist once it is imported; idempotent)."""
+    for name in list(logging.root.manager.loggerDict):
+        if name == "instructor" or name.startswith("instructor."):
+            logger = logging.getLogger(name)
+            if _FILTER not in logger.filters:
+                logger.addFilter(_FILTER)
+
+
+def _offline_settings(settings: Settings, **changes: Any) -> Settings:
+    # Nothing is sent anywhere: the SDK insists on a key, so give it one that is no secret.
+    return replace(settings, api_key=REPLAY_KEY, **changes)
+
+
+# -- export ------------------------------------------------------------------------------------
+
+
+class _Captured(SummarizerError):
+    """Raised by the capturing transport to end a call once its request is recorded.
+
+    A ``SummarizerError``, so that the pipeline hands it back unchanged (it looks for its own
+    errors in the chain the SDK wraps around a transport exception), and not an httpx error, so
+    that nothing retries it.
+    """
+
+    def __init__(self, body: dict[str, Any], path: str) -> None:
+        super().__init__("request captured")
+        self.body = body
+        self.path = path
+
+
+class _CaptureTransport(httpx.BaseTransport):
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        _quiet_instructor()
+        raise _Captured(json.loads(request.read()), request.url.path)
+
+
+RejectHook = Callable[[BatchItem, SummarizerError], None]
+
+
+def export_requests(
+    items: Iterable[BatchItem],
+    summarizer: Summarizer,
+    *,
+    on_rejected: RejectHook | None = None,
+) -> Iterator[Record]:
+    """One Batch API request line per article: exactly the body a live call would send.
+
+    ``summarizer`` supplies the settings (model, mode, sampling, output cap, prompts); its
+    transport and cache are not used. An article that cannot be sent (unreadable, empty, too
+    long for the model, or a repeated id: the Batch API needs unique ``custom_id`` values) is
+    passed to ``on_rejected`` with the reason and left out.
+    """
+    capture = Summarizer(
+        _offline_settings(summarizer.settings),
+        transport=_CaptureTransport(),
+        cache=None,
+        prices=summarizer.prices,
+    )
+    seen: set[str] = set()
+    for item in items:
+        try:
+            if "input_error" in item.extra:
+                raise InputError(item.extra["input_error"])
+            if item.id in seen:
+                raise InputError(
+                    f"duplicate id {item.id!r}: the Batch API needs unique custom_ids; "
+                    "only the first is exported"
+                )
+            captured = _capture(capture, item.text)
+        except InputError as exc:
+            if on_rejected is not None:
+                on_rejected(item, exc)
+            continue
+        seen.add(item.id)
+        yield {"custom_id": item.id, "method": "POST", "url": BATCH_URL, "body": captured}
+
+
+def _capture(capture: Summarizer, text: str) -> dict[str, Any]:
+    token = _offline.set(True)
+    try:
+        capture.summarize(text)
+    except _Captured as captured:
+        if not captured.path.endswith("/chat/completions"):
+            raise AssertionError(f"internal error: the pipeline called {captured.path}") from None
+        return captured.body
+    finally:
+        _offline.reset(token)
+    raise AssertionError("internal error: the pipeline returned without sending a request")
+
+
+# -- the input, by id ----------------------------------------------------------------------------
+
+
+_BOM = b"\xef\xbb\xbf"
+
+
+class ArticleIndex(Mapping[str, BatchItem]):
+    """The articles of a batch input by id, read when asked for: memory holds ids, not texts.
+
+    A folder keeps each id's path. A JSONL file is read once with ``read_items`` (so ids, and
+    lines it cannot use, are exactly what ``summarizer batch`` sees) while each line's byte
+    offset is noted; a lookup seeks to the line and reads that one article again. An unusable
+    line is kept whole: it has no text, only its ``input_error``. Where an id repeats, the first
+    occurrence wins, as in export.
+    """
+
+    def __init__(self, source: Path, where: dict[str, Path | int | BatchItem]) -> None:
+        self.source = source
+        self._where = where
+
+    @classmethod
+    def of(cls, source: Path) -> ArticleIndex:
+        if source.is_dir():
+            return cls(source, cls._index_folder(source))
+        if source.is_file():
+            return cls(source, cls._index_jsonl(source))
+        raise InputError(f"{source}: no such file or folder")
+
+    @staticmethod
+    def _index_folder(folder: Path) -> dict[str, Path | int | BatchItem]:
+        # The documented rule of read_items: id = path relative to the folder, without suffix.
+        paths = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in ARTICLE_SUFFIXES)
+        where: dict[str, Path | int | BatchItem] = {}
+        for path in paths:
+            where.setdefault(path.relative_to(folder).with_suffix("").as_posix(), path)
+        return where
+
+    @staticmethod
+    def _index_jsonl(path: Path) -> dict[str, Path | int | BatchItem]:
+        where: dict[str, Path | int | BatchItem] = {}
+        with path.open("rb") as handle:
+            # read_items gives one item per non-blank line, in order.
+            for item, offset in zip(read_items(path), _line_offsets(handle), strict=True):
+                if item.id not in where:
+                    where[item.id] = item if "input_error" in item.extra else offset
+        return where
+
+    def __getitem__(self, item_id: str) -> BatchItem:
+        place = self._where[item_id]
+        if isinstance(place, BatchItem):
+            return place
+        if isinstance(place, Path):
+            try:
+                text = decode_article(place.read_bytes(), str(place))
+            except InputError as exc:
+                return BatchItem(id=item_id, text="", extra={"input_error": str(exc)})
+            return BatchItem(id=item_id, text=text)
+        with self.source.open("rb") as handle:
+            handle.seek(place)
+            raw = handle.readline()
+        record = json.loads(raw.removeprefix(_BOM).decode("utf-8"))
+        if not isinstance(record, dict) or str(record.get("id")) != item_id:
+            raise InputError(f"{self.source} changed while it was being read (id {item_id!r} moved)")
+        extra = {k: v for k, v in record.items() if k not in ("id", "text")}
+        return BatchItem(id=item_id, text=record["text"], extra=extra)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._where)
+
+    def __len__(self) -> int:
+        return len(self._where)
+
+    def __contains__(self, item_id: object) -> bool:
+        return item_id in self._where
+
+
+def _line_offsets(handle: BinaryIO) -> Iterator[int]:
+    """The byte offset of each non-blank line (a leading byte-order mark counts as blank)."""
+    offset = 0
+    for number, raw in enumerate(handle, 1):
+        if (raw.removeprefix(_BOM) if number == 1 else raw).strip():
+            yield offset
+        offset += len(raw)
+
+
+# -- import --------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Stored:
+    body: bytes
+    served: bool = False
+
+
+_stored: ContextVar[_Stored | None] = ContextVar("summarizer_batch_api_stored", default=None)
+
+
+class _StoredAnswerTransport(httpx.BaseTransport):
+    """Answers the first request of the call in progress with the provider's stored body."""
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        _quiet_instructor()
+        stored = _stored.get()
+        if stored is None or stored.served:
+            # Unreachable with max_reasks=0; if it were reached, no model is there to answer.
+            raise ExtractionError(
+                "the stored answer needs a re-ask, which an import cannot make; re-ask it live"
+            )
+        stored.served = True
+        return httpx.Response(200, content=stored.body, headers={"content-type": "application/json"})
+
+
+SkipHook = Callable[[str], None]
+
+
+def import_results(
+    output_lines: Iterable[str | bytes],
+    items_by_id: Mapping[str, BatchItem],
+    summarizer: Summarizer,
+    *,
+    skip: set[str] | frozenset[str] = frozenset(),
+    origin: str = "the provider output",
+    on_skipped: SkipHook | None = None,
+) -> Iterator[Record]:
+    """One ``summarizer batch`` record per line of a Batch API output (or error) file.
+
+    Each answer goes through the pipeline as a live answer would, with ``summarizer``'s
+    settings (model and prices for ``meta``, mode, strictness) and no re-asks; the article
+    comes from ``items_by_id[custom_id]``. Provider-side failures, unknown ids and answers
+    that do not validate become error records. Ids in ``skip`` (already done) are passed to
+    ``on_skipped`` instead. A line that is not a Batch API output line at all raises
+    ``InputError`` naming ``origin`` and the line number.
+    """
+    offline = Summarizer(
+        _offline_settings(
+            summarizer.settings,
+            max_reasks=0,
+            retry=replace(summarizer.settings.retry, max_retries=0),
+        ),
+        transport=_StoredAnswerTransport(),
+        cache=None,  # a cached summary is not the provider's answer; nor is this one worth keeping
+        prices=summarizer.prices,
+    )
+    for number, line in enumerate(output_lines, 1):
+        if not line.strip():
+            continue
+        entry = _output_entry(line, origin, number)
+        custom_id: str = entry["custom_id"]
+        if custom_id in skip:
+            if on_skipped is not None:
+                on_skipped(custom_id)
+            continue
+        item = items_by_id.get(custom_id)
+        if item is None:
+            unknown = BatchItem(id=custom_id, text="")
+            yield error_record(
+                unknown,
+                InputError(f"{origin}:{number}: no article with id {custom_id!r} in the input"),
+            )
+            continue
+        yield _import_one(offline, item, entry)
+
+
+def _output_entry(line: str | bytes, origin: str, number: int) -> dict[str, Any]:
+    """A Batch API output line, checked for the shape that import relies on."""
+    where = f"{origin}:{number}"
+    try:
+        entry = json.loads(line)
+    except ValueError:
+        raise InputError(f"{where}: not a JSON object") from None
+    if not isinstance(entry, dict):
+        raise InputError(f"{where}: not a JSON object")
+    if not isinstance(entry.get("custom_id"), str):
+        raise InputError(f'{where}: no "custom_id": not a Batch API output line')
+    if "response" not in entry and "error" not in entry:
+        raise InputError(
+            f'{where}: neither "response" nor "error": a request line, not the provider\'s output?'
+        )
+    response = entry.get("response")
+    if response is not None and not isinstance(response, dict):
+        raise InputError(f'{where}: "response" must be an object or null')
+    if isinstance(response, dict) and not isinstance(response.get("status_code", 200), int):
+        raise InputError(f'{where}: "response.status_code" must be an integer')
+    return entry
+
+
+def _import_one(offline: Summarizer, item: BatchItem, entry: dict[str, Any]) -> Record:
+    try:
+        if "input_error" in item.extra:
+            raise InputError(item.extra["input_error"])
+        body = _answer_body(entry)
+        stored = _stored.set(_Stored(json.dumps(body, ensure_ascii=False).encode("utf-8")))
+        quiet = _offline.set(True)
+        try:
+            summary = offline.summarize(item.text)
+        finally:
+            _offline.reset(quiet)
+            _stored.reset(stored)
+    except ConfigError:
+        raise  # the run's, not the article's: an unknown mode would fail every article alike
+    except Exception as exc:  # one article's failure never stops the import
+        return error_record(item, exc)
+    return success_record(item, summary)
+
+
+def _answer_body(entry: dict[str, Any]) -> dict[str, Any]:
+    """The chat completion the provider answered with, or a ``ProviderError`` naming its failure."""
+    response = entry.get("response")
+    error = entry.get("error")
+    status = response.get("status_code", 200) if isinstance(response, dict) else None
+    body = response.get("body") if isinstance(response, dict) else None
+    request_id = response.get("request_id") if isinstance(response, dict) else None
+    where = f" (request {request_id})" if request_id else ""
+    if error is not None:
+        http = f" HTTP {status}," if status not in (None, 200) else ""
+        raise ProviderError(f"the provider reported an error{where}:{http} {_describe(error)}")
+    if response is None:
+        raise ProviderError("the provider's line has neither a response nor an error")
+    if status != 200:
+        detail = body.get("error", body) if isinstance(body, dict) else body
+        described = f": {_describe(detail)}" if detail else ""
+        raise ProviderError(f"the provider answered HTTP {status}{where}{described}")
+    if not isinstance(body, dict):
+        raise ProviderError(f"the provider answered HTTP 200{where} without a chat completion body")
+    return body
+
+
+def _describe(error: Any, limit: int = 300) -> str:
+    """A provider's error (OpenAI's {"code", "message"}, vLLM's string, anything) as one short line."""
+    if isinstance(error, dict):
+        message = error.get("message")
+        code = error.get("code") or error.get("type")
+        text = f"{code}: {message}" if code and message else str(message or code or json.dumps(error))
+    else:
+        text = str(error)
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def missing_records(items_by_id: Mapping[str, BatchItem], answered: set[str]) -> Iterator[Record]:
+    """An error record for each input article whose id is not in ``answered``.
+
+    The Batch API leaves out what it never ran (an expired or cancelled batch puts nothing in
+    the output file for them); articles that export refused are here too, with that reason.
+    """
+    for item_id in items_by_id:
+        if item_id in answered:
+            continue
+        item = items_by_id[item_id]
+        if "input_error" in item.extra:
+            yield error_record(item, InputError(item.extra["input_error"]))
+        elif not item.text.strip():
+            yield error_record(item, InputError("the article is empty: there is no article to summarize"))
+        else:
+            yield error_record(
+                item,
+                ProviderError(
+                    "no answer in the provider output (not exported, or the batch expired or was "
+                    "cancelled before it ran); re-ask it live"
+                ),
+            )
+
+
+def retry_line(item: BatchItem) -> Record | None:
+    """An input line for ``summarizer batch`` to re-ask ``item`` live (None: nothing to re-ask)."""
+    if "input_error" in item.extra or not item.text.strip():
+        return None
+    return {"id": item.id, "text": item.text, **item.extra}
