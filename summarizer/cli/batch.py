@@ -44,6 +44,8 @@ def batch_command(
     model_path: opt.ModelPath = None,
     max_output_tokens: opt.MaxOutputTokens = None,
     max_input_tokens: opt.MaxInputTokens = None,
+    max_cost: opt.MaxCost = None,
+    max_tokens_total: opt.MaxTokensTotal = None,
     time_budget: opt.TimeBudget = None,
     seed: opt.Seed = None,
     no_cache: opt.NoCache = False,
@@ -71,6 +73,8 @@ def batch_command(
             model_path=model_path,
             max_output_tokens=max_output_tokens,
             max_input_tokens=max_input_tokens,
+            max_cost=max_cost,
+            max_tokens_total=max_tokens_total,
             time_budget=time_budget,
             seed=seed,
         )

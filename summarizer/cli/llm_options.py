@@ -61,6 +61,14 @@ MaxInputTokens = Annotated[
         "--max-input-tokens", min=256, help="Chunk size for long articles, in tokens (default 2,500)."
     ),
 ]
+MaxCost = Annotated[
+    float | None,
+    typer.Option("--max-cost", min=0, help="Dollar budget per article, over every attempt and chunk."),
+]
+MaxTokensTotal = Annotated[
+    int | None,
+    typer.Option("--max-tokens-total", min=1, help="Token budget per article, over every attempt and chunk."),
+]
 TimeBudget = Annotated[
     float | None,
     typer.Option("--time-budget", min=1, help="Seconds for one article, retries included (default 300)."),
@@ -92,6 +100,8 @@ def build_settings(
     model_path: Path | None = None,
     max_output_tokens: int | None = None,
     max_input_tokens: int | None = None,
+    max_cost: float | None = None,
+    max_tokens_total: int | None = None,
     time_budget: float | None = None,
     seed: int | None = None,
 ) -> Settings:
@@ -109,6 +119,8 @@ def build_settings(
         model_path=model_path,
         max_output_tokens=max_output_tokens,
         max_input_tokens=max_input_tokens,
+        max_cost_usd=max_cost,
+        max_tokens_total=max_tokens_total,
         time_budget=time_budget,
         seed=seed,
     )
