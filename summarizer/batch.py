@@ -98,6 +98,18 @@ class BatchReport:
     def processed(self) -> int:
         return self.succeeded + self.failed
 
+    def add_failure(self, exc: BaseException) -> None:
+        """A failed article still spent what its calls cost: count it toward totals and budgets."""
+        self.failed += 1
+        usage = getattr(exc, "usage", None)
+        if usage is not None:
+            self.usage = self.usage + usage
+            cost = getattr(exc, "cost_usd", None)
+            if cost is None:
+                self.cost_unknown += 1
+            else:
+                self.cost_usd += cost
+
     def add(self, summary: Summary) -> None:
         self.succeeded += 1
         meta = summary.meta
@@ -129,13 +141,17 @@ def success_record(item: BatchItem, summary: Summary) -> dict[str, Any]:
 
 def error_record(item: BatchItem, exc: BaseException) -> dict[str, Any]:
     if isinstance(exc, SummarizerError):
-        return {
+        record: dict[str, Any] = {
             "id": item.id,
             "status": "error",
             "error": str(exc),
             "error_type": type(exc).__name__,
             "exit_code": exc.exit_code,
         }
+        if exc.usage is not None:
+            record["usage"] = exc.usage.model_dump()
+            record["cost_usd"] = exc.cost_usd
+        return record
     return {
         "id": item.id,
         "status": "error",
@@ -194,13 +210,13 @@ async def run_batch(
             summary = await summarizer.asummarize(item.text)
         except Exception as exc:  # one article's failure never stops the batch
             writer.write(error_record(item, exc))
-            report.failed += 1
+            report.add_failure(exc)
         else:
             writer.write(success_record(item, summary))
             report.add(summary)
-            if budget_usd is not None and report.cost_usd >= budget_usd and not stop.is_set():
-                report.stopped = f"run budget of ${budget_usd:g} reached"
-                stop.set()
+        if budget_usd is not None and report.cost_usd >= budget_usd and not stop.is_set():
+            report.stopped = f"run budget of ${budget_usd:g} reached"
+            stop.set()
         if on_progress is not None:
             on_progress(report)
 

@@ -6,11 +6,19 @@ CLI prints it without a traceback (unless ``--debug``).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from summarizer.schema import Usage
+
 
 class SummarizerError(Exception):
     """Base class: ``str(error)`` is the one line shown to the user."""
 
     exit_code = 1
+    # What the failed article had spent when it failed (set by the pipeline; None elsewhere).
+    usage: Usage | None = None
+    cost_usd: float | None = None
 
 
 class InputError(SummarizerError):

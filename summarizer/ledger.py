@@ -25,6 +25,9 @@ class Ledger:
     failures: list[str] = field(default_factory=list)
     # time.monotonic() by which the whole call must be done (None: no limit).
     deadline: float | None = None
+    # Projected usage of calls in flight: budgets count them before their responses arrive,
+    # so that chunks sent side by side cannot each spend the same remaining budget.
+    reserved: Usage = field(default_factory=Usage)
 
     def add_response(self, usage: Usage) -> None:
         self.responses += 1

@@ -13,7 +13,8 @@ import logging
 import threading
 import time
 import weakref
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -87,9 +88,28 @@ class _Failure:
 
 
 @dataclass(frozen=True)
+class _Reservation:
+    ledger: Ledger | None
+    usage: Usage
+
+
+def _release(reservation: _Reservation) -> None:
+    if reservation.ledger is not None:
+        reservation.ledger.reserved = reservation.ledger.reserved - reservation.usage
+
+
+def _projected(request: _Request, messages: list[dict[str, Any]]) -> Usage:
+    prompt = projected_prompt_tokens(messages)
+    return Usage(
+        prompt_tokens=prompt, completion_tokens=request.max_tokens, total_tokens=prompt + request.max_tokens
+    )
+
+
+@dataclass(frozen=True)
 class _Outcome:
-    draft: DraftSummary
+    draft: DraftSummary | None  # None: a chunk the budget left unsummarized
     warnings: list[str]
+    budget_cut: bool = False
 
 
 class Summarizer:
@@ -124,9 +144,12 @@ class Summarizer:
         cached = self._cached(job, started)
         if cached is not None:
             return cached
-        with open_ledger(deadline=time.monotonic() + self.settings.time_budget) as ledger:
+        with (
+            open_ledger(deadline=time.monotonic() + self.settings.time_budget) as ledger,
+            self._spending(ledger),
+        ):
             outcomes = [self._extract(request) for request in job.requests]
-            return self._store(job, self._finish(job, outcomes, ledger, started))
+            return self._store(job, outcomes, self._finish(job, outcomes, ledger, started))
 
     async def asummarize(self, text: str) -> Summary:
         job = self._prepare(text)
@@ -134,7 +157,10 @@ class Summarizer:
         cached = self._cached(job, started)
         if cached is not None:
             return cached
-        with open_ledger(deadline=time.monotonic() + self.settings.time_budget) as ledger:
+        with (
+            open_ledger(deadline=time.monotonic() + self.settings.time_budget) as ledger,
+            self._spending(ledger),
+        ):
             # A long article's chunks run side by side, a few at a time.
             gate = asyncio.Semaphore(CHUNK_CONCURRENCY)
 
@@ -143,7 +169,7 @@ class Summarizer:
                     return await self._aextract(request)
 
             outcomes = list(await asyncio.gather(*(extract(r) for r in job.requests)))
-            return self._store(job, self._finish(job, outcomes, ledger, started))
+            return self._store(job, outcomes, self._finish(job, outcomes, ledger, started))
 
     # -- cache ----------------------------------------------------------------------
 
@@ -170,10 +196,21 @@ class Summarizer:
         )
         return hit.model_copy(update={"meta": meta})
 
-    def _store(self, job: _Job, summary: Summary) -> Summary:
-        if self.cache is not None:
+    def _store(self, job: _Job, outcomes: list[_Outcome], summary: Summary) -> Summary:
+        # A summary cut short by a budget is not the answer for this article: do not keep it.
+        if self.cache is not None and not any(o.budget_cut for o in outcomes):
             self.cache.put(self._cache_key(job), summary)
         return summary
+
+    @contextmanager
+    def _spending(self, ledger: Ledger) -> Iterator[None]:
+        """Failed calls cost money too: an error leaving here carries what the article spent."""
+        try:
+            yield
+        except SummarizerError as exc:
+            exc.usage = ledger.usage
+            exc.cost_usd = cost_usd(self.settings.model, ledger.usage, self.prices)
+            raise
 
     # -- steps ----------------------------------------------------------------------
 
@@ -227,7 +264,7 @@ class Summarizer:
         messages: list[dict[str, Any]] = list(request.messages)
         failure: _Failure | None = None
         for attempt in range(1, self.settings.max_reasks + 2):
-            stop = self._over_budget(request, messages)
+            stop, reservation = self._reserve(request, messages)
             if stop is not None:
                 return self._give_up(request, failure, stop)
             try:
@@ -239,6 +276,8 @@ class Summarizer:
                 raise _provider_error(exc, self.settings, request) from exc
             else:
                 return _Outcome(draft=draft, warnings=[])
+            finally:
+                _release(reservation)
         return self._give_up(request, failure, None)
 
     async def _aextract(self, request: _Request) -> _Outcome:
@@ -248,7 +287,7 @@ class Summarizer:
         messages: list[dict[str, Any]] = list(request.messages)
         failure: _Failure | None = None
         for attempt in range(1, self.settings.max_reasks + 2):
-            stop = self._over_budget(request, messages)
+            stop, reservation = self._reserve(request, messages)
             if stop is not None:
                 return self._give_up(request, failure, stop)
             try:
@@ -260,31 +299,46 @@ class Summarizer:
                 raise _provider_error(exc, self.settings, request) from exc
             else:
                 return _Outcome(draft=draft, warnings=[])
+            finally:
+                _release(reservation)
         return self._give_up(request, failure, None)
 
     def _failure(self, exc: Any, request: _Request, attempt: int) -> _Failure:
         """A draft that failed validation, or (raised) the provider error behind the exception."""
         cause = exc.__cause__
-        if not isinstance(cause, ValidationError | ValueError) or exc.last_completion is None:
+        completion = exc.last_completion
+        if not isinstance(cause, ValidationError | ValueError) or completion is None:
             raise _provider_error(cause or exc, self.settings, request) from exc
-        return _Failure(completion=exc.last_completion, error=cause, attempts=attempt)
+        if not getattr(completion, "choices", None):
+            # A 200 whose body is an HTML page, a bare string or an empty choice list.
+            what = "no choices" if hasattr(completion, "choices") else f"a {type(completion).__name__}"
+            raise ProviderError(
+                f"the provider answered 200 but not with a chat completion ({what}): "
+                "check --base-url points at an OpenAI-compatible /v1 endpoint"
+            ) from exc
+        return _Failure(completion=completion, error=cause, attempts=attempt)
 
-    def _over_budget(self, request: _Request, messages: list[dict[str, Any]]) -> str | None:
+    def _reserve(self, request: _Request, messages: list[dict[str, Any]]) -> tuple[str | None, _Reservation]:
+        """Book the next call's projected usage against the budget, or say why it may not be made."""
+        ledger = current_ledger()
+        if ledger is None or (self.settings.max_cost_usd is None and self.settings.max_tokens_total is None):
+            return None, _Reservation(None, Usage())
+        with self._lock:
+            stop = self._over_budget(request, messages, ledger.usage + ledger.reserved)
+            if stop is not None:
+                return stop, _Reservation(None, Usage())
+            projected = _projected(request, messages)
+            ledger.reserved = ledger.reserved + projected
+            return None, _Reservation(ledger, projected)
+
+    def _over_budget(self, request: _Request, messages: list[dict[str, Any]], spent: Usage) -> str | None:
         """Why the next call may not be made (it could pass a budget), or None if it may."""
         settings = self.settings
-        if settings.max_cost_usd is None and settings.max_tokens_total is None:
-            return None
-        ledger = current_ledger()
-        spent = ledger.usage if ledger is not None else Usage()
-        projected = Usage(
-            prompt_tokens=projected_prompt_tokens(messages),
-            completion_tokens=request.max_tokens,
-            total_tokens=projected_prompt_tokens(messages) + request.max_tokens,
-        )
+        projected = _projected(request, messages)
         tokens_cap = settings.max_tokens_total
         if tokens_cap is not None and spent.total_tokens + projected.total_tokens > tokens_cap:
             return (
-                f"token budget reached: {spent.total_tokens:,} spent, the next call could take "
+                f"token budget reached: {spent.total_tokens:,} spent or in flight, the next call could take "
                 f"{projected.total_tokens:,} more, over --max-tokens-total {tokens_cap:,}"
             )
         if settings.max_cost_usd is not None:
@@ -295,16 +349,24 @@ class Summarizer:
                 )
             if price.cost(spent) + price.cost(projected) > settings.max_cost_usd:
                 return (
-                    f"cost budget reached: ${price.cost(spent):.4f} spent, the next call could cost "
+                    f"cost budget reached: ${price.cost(spent):.4f} spent or in flight, the next call could cost "
                     f"${price.cost(projected):.4f} more, over --max-cost ${settings.max_cost_usd:g}"
                 )
         return None
 
     def _give_up(self, request: _Request, failure: _Failure | None, budget_stop: str | None) -> _Outcome:
         """No more calls: keep the last draft if it parses, minus what is ungrounded."""
-        if budget_stop is not None and (failure is None or self.settings.strict):
+        if budget_stop is not None and self.settings.strict:
             raise BudgetError(budget_stop)
-        assert failure is not None
+        if failure is None:
+            assert budget_stop is not None
+            # Nothing drafted for this chunk: the other chunks (already paid for) still count.
+            end = request.offset + len(request.article.text)
+            return _Outcome(
+                draft=None,
+                warnings=[f"characters {request.offset:,}-{end:,} not summarized: {budget_stop}"],
+                budget_cut=True,
+            )
         attempts = failure.attempts
         raw = _raw_arguments(failure.completion)
         if raw is None:
@@ -321,10 +383,18 @@ class Summarizer:
                 f"{where}: {first['msg']}"
             ) from None
         reason = budget_stop or f"still invalid after {attempts} attempt(s)"
-        return _Outcome(draft=draft, warnings=[f"{reason}; kept what is grounded"])
+        return _Outcome(
+            draft=draft, warnings=[f"{reason}; kept what is grounded"], budget_cut=budget_stop is not None
+        )
 
     def _finish(self, job: _Job, outcomes: list[_Outcome], ledger: Ledger, started: float) -> Summary:
-        parts = [(r.offset, resolve(o.draft, r.article)) for r, o in zip(job.requests, outcomes, strict=True)]
+        parts = [
+            (r.offset, resolve(o.draft, r.article))
+            for r, o in zip(job.requests, outcomes, strict=True)
+            if o.draft is not None
+        ]
+        if not parts:
+            raise BudgetError(outcomes[0].warnings[0].split(": ", 1)[1])
         resolved = parts[0][1] if len(parts) == 1 else merge_parts(parts, job.article)
         dropped = resolved.warnings
         outcome_warnings = [w for o in outcomes for w in o.warnings]

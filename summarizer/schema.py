@@ -101,6 +101,13 @@ class Usage(_Model):
             total_tokens=self.total_tokens + other.total_tokens,
         )
 
+    def __sub__(self, other: Usage) -> Usage:
+        return Usage(
+            prompt_tokens=self.prompt_tokens - other.prompt_tokens,
+            completion_tokens=self.completion_tokens - other.completion_tokens,
+            total_tokens=self.total_tokens - other.total_tokens,
+        )
+
 
 class Meta(_Model):
     """How this summary was produced. Never part of content comparisons."""

@@ -86,6 +86,15 @@ def batch_command(
             no_cache=no_cache,
             pricing=pricing,
         )
+        if budget_usd is not None:
+            from summarizer.errors import ConfigError
+            from summarizer.pricing import price_for
+
+            if price_for(summarizer.settings.model, summarizer.prices) is None:
+                raise ConfigError(
+                    f"cannot hold --budget-usd: no price for {summarizer.settings.model} "
+                    "(give one with --pricing)"
+                )
         done = finished_ids(output)
         total = _count(source)
         report = _run(

@@ -14,7 +14,8 @@ INTERNAL_ERROR = 70  # EX_SOFTWARE
 
 
 def fail(message: str, code: int) -> NoReturn:
-    typer.echo(f"summarizer: error: {message}", err=True)
+    # One line, whatever the message carries (a model's refusal may hold line breaks).
+    typer.echo(f"summarizer: error: {' '.join(message.split())}", err=True)
     raise typer.Exit(code)
 
 
