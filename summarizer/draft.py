@@ -12,6 +12,9 @@ resolver uses the same judgement to drop what cannot be trusted.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -92,7 +95,7 @@ class DraftSummary(BaseModel):
     @model_validator(mode="after")
     def _grounded(self, info: ValidationInfo) -> DraftSummary:
         context = info.context or {}
-        article = context.get("article")
+        article = context.get("article", _grounding_article.get())
         if isinstance(article, Article) and not context.get("lenient", False):
             problems = find_problems(self, article)
             if problems:
@@ -199,6 +202,20 @@ def describe(problems: list[Problem]) -> str:
 
 def validation_context(article: Article, *, lenient: bool = False) -> dict[str, Any]:
     return {"article": article, "lenient": lenient}
+
+
+# The article a draft is checked against while instructor validates it. A context variable,
+# not instructor's `context=`, which would also render the prompt messages as Jinja templates.
+_grounding_article: ContextVar[Article | None] = ContextVar("summarizer_grounding_article", default=None)
+
+
+@contextmanager
+def grounding_against(article: Article) -> Iterator[None]:
+    token = _grounding_article.set(article)
+    try:
+        yield
+    finally:
+        _grounding_article.reset(token)
 
 
 def _duplicate_ids(collection: str, ids: list[str]) -> list[Problem]:

@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import httpx
 from pydantic import ValidationError
 
 from summarizer.budget import (
@@ -31,7 +32,7 @@ from summarizer.budget import (
 from summarizer.cache import SummaryCache, cache_key
 from summarizer.chunking import chunk_article
 from summarizer.config import Settings
-from summarizer.draft import DraftSummary, validation_context
+from summarizer.draft import DraftSummary, grounding_against, validation_context
 from summarizer.errors import (
     BudgetError,
     ConfigError,
@@ -253,7 +254,9 @@ class Summarizer:
             "response_model": DraftSummary,
             # One try per call: re-asks are ours (see reask.py), so that they do not snowball.
             "max_retries": 0,
-            "context": validation_context(request.article),
+            # No `context=` here: instructor renders every message as a Jinja template when it
+            # gets one, which would rewrite "{{ ... }}" in an article. The article to ground
+            # against is passed with grounding_against() instead.
             **sampling_kwargs(self.settings, request.max_tokens),
         }
 
@@ -268,7 +271,8 @@ class Summarizer:
             if stop is not None:
                 return self._give_up(request, failure, stop)
             try:
-                draft = client.chat.completions.create(**self._create_kwargs(request, messages))
+                with grounding_against(request.article):
+                    draft = client.chat.completions.create(**self._create_kwargs(request, messages))
             except InstructorRetryException as exc:
                 failure = self._failure(exc, request, attempt)
                 messages = [*request.messages, *reask_messages(failure.completion, failure.error)]
@@ -291,7 +295,8 @@ class Summarizer:
             if stop is not None:
                 return self._give_up(request, failure, stop)
             try:
-                draft = await client.chat.completions.create(**self._create_kwargs(request, messages))
+                with grounding_against(request.article):
+                    draft = await client.chat.completions.create(**self._create_kwargs(request, messages))
             except InstructorRetryException as exc:
                 failure = self._failure(exc, request, attempt)
                 messages = [*request.messages, *reask_messages(failure.completion, failure.error)]
@@ -489,16 +494,37 @@ def _provider_error(exc: BaseException, settings: Settings, request: _Request) -
     if isinstance(exc, openai.APITimeoutError):
         return ProviderError("the provider did not answer in time, retries exhausted (raise --timeout?)")
     if isinstance(exc, openai.APIConnectionError):
+        if _caused_by(exc, httpx.RemoteProtocolError, httpx.ReadError):
+            return ProviderError("the connection to the provider broke mid-response, retries exhausted")
         return ProviderError(
             "cannot reach the provider: connection failed, retries exhausted (check --base-url)"
         )
     if isinstance(exc, openai.APIStatusError):
-        detail = _error_detail(exc)
+        detail = _error_detail(exc, settings.api_key)
         hint = ""
         if exc.status_code in (400, 422, 500, 501) and settings.mode != "tools":
             hint = f" (the server may not support --mode {settings.mode}; try --mode tools)"
         return ProviderError(f"the provider answered HTTP {exc.status_code}{detail}{hint}")
+    if isinstance(exc, json.JSONDecodeError):
+        return ProviderError("the provider answered 200 with a body that is not valid JSON")
+    if isinstance(exc, IndexError | KeyError | TypeError):
+        return ProviderError(
+            f"the provider's answer is not a well-formed chat completion ({type(exc).__name__}: {exc})"
+        )
+    if isinstance(exc, AssertionError) and "Unable to generate a response" in str(exc):
+        # instructor's word for a refusal (message.refusal set instead of a tool call).
+        reason = str(exc).split("due to", 1)[-1].strip(" :")
+        return ExtractionError(f"the model refused to answer: {reason}")
     return ExtractionError(f"the model's answer could not be used: {type(exc).__name__}: {exc}")
+
+
+def _caused_by(exc: BaseException, *types: type[BaseException]) -> bool:
+    current: BaseException | None = exc
+    while current is not None:
+        if isinstance(current, types):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
 
 
 def _own_error(exc: BaseException) -> SummarizerError | None:
@@ -513,12 +539,16 @@ def _own_error(exc: BaseException) -> SummarizerError | None:
     return None
 
 
-def _error_detail(exc: Any) -> str:
+def _error_detail(exc: Any, secret: str | None) -> str:
+    """The provider's own error message, first line, with the key redacted (some servers echo it)."""
     try:
-        message = json.loads(exc.response.text)["error"]["message"]
+        message = str(json.loads(exc.response.text)["error"]["message"])
     except (ValueError, KeyError, TypeError, AttributeError):
         return ""
-    return f": {str(message).splitlines()[0][:200]}"
+    if secret:
+        message = message.replace(secret, "[REDACTED]")
+    lines = message.splitlines()
+    return f": {lines[0][:200]}" if lines else ""
 
 
 def summarize(text: str, settings: Settings | None = None) -> Summary:

@@ -13,6 +13,8 @@ _BOM = "\ufeff"
 
 def decode_article(data: bytes, origin: str) -> str:
     """UTF-8 text from ``data`` (a leading BOM is dropped), or an ``InputError`` saying why not."""
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        raise InputError(f"{origin} is UTF-16 text; save it as UTF-8 and try again")
     if b"\x00" in data[:8192]:
         raise InputError(f"{origin} looks like a binary file, not an article (it contains NUL bytes)")
     try:

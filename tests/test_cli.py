@@ -318,7 +318,6 @@ def test_article_past_the_hard_limit(tmp_path: Path, article: str, closed_port: 
     assert_one_line_error(run, 2, "too long", "hard limit", "400,000 tokens")
 
 
-
 # --------------------------------------------------------------------------- configuration: exit 3
 
 

@@ -15,7 +15,7 @@ INTERNAL_ERROR = 70  # EX_SOFTWARE
 
 def fail(message: str, code: int) -> NoReturn:
     # One line, whatever the message carries (a model's refusal may hold line breaks).
-    typer.echo(f"summarizer: error: {' '.join(message.split())}", err=True)
+    typer.echo(f"summarizer: error: {_redact(' '.join(message.split()))}", err=True)
     raise typer.Exit(code)
 
 
