@@ -11,10 +11,10 @@ tolerated ways).
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
+from functools import lru_cache
 
 from summarizer.schema import Span
 
@@ -33,7 +33,18 @@ _HINT_BUDGET = 40_000_000
 
 def fold(text: str) -> str:
     """The comparison form of ``text``: quotes, apostrophes and dashes unified, whitespace collapsed."""
+    return _fold_short(text) if len(text) <= 256 else _normalize(text)[0]
+
+
+@lru_cache(maxsize=8192)
+def _fold_short(text: str) -> str:
+    # Names and aliases are folded again and again while a draft is checked and resolved.
     return _normalize(text)[0]
+
+
+def _is_word_char(ch: str) -> bool:
+    # Combining accents count as part of a word: "Nicola" is not a mention inside "Nicolás".
+    return ch.isalnum() or ch == "_" or "\u0300" <= ch <= "\u036f"
 
 
 def _normalize(text: str) -> tuple[str, list[int]]:
@@ -68,15 +79,18 @@ class Article:
 
     text: str
     _folded: tuple[str, list[int]] = field(init=False, repr=False, compare=False)
+    _mentions: dict[str, tuple[Span, ...]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_folded", _normalize(self.text))
+        object.__setattr__(self, "_mentions", {})
 
     def _span(self, folded_start: int, folded_end: int) -> Span:
         index = self._folded[1]
         start = index[folded_start]
         end = index[folded_end - 1] + 1
-        return Span(text=self.text[start:end], start=start, end=end)
+        # Built from the article itself, so text and offsets agree by construction.
+        return Span.model_construct(text=self.text[start:end], start=start, end=end)
 
     def locate(self, quote: str) -> Span | None:
         """The first place the article says ``quote``, or None if it never does."""
@@ -85,7 +99,7 @@ class Article:
             return None
         start = self.text.find(quote)
         if start >= 0:
-            return Span(text=quote, start=start, end=start + len(quote))
+            return Span.model_construct(text=quote, start=start, end=start + len(quote))
         folded = self._folded[0]
         for candidate in _variants(fold(quote)):
             at = folded.find(candidate)
@@ -98,9 +112,25 @@ class Article:
         needle = fold(name.strip())
         if not needle:
             return []
-        # Combining accents count as part of a word: "Nicola" is not a mention inside "Nicolás".
-        pattern = re.compile(rf"(?<![\w\u0300-\u036f]){re.escape(needle)}(?![\w\u0300-\u036f])")
-        return [self._span(m.start(), m.end()) for m in pattern.finditer(self._folded[0])]
+        cached = self._mentions.get(needle)
+        if cached is None:
+            cached = tuple(self._find_words(needle))
+            self._mentions[needle] = cached
+        return list(cached)
+
+    def _find_words(self, needle: str) -> list[Span]:
+        # str.find jumps straight to candidates; the word-boundary test runs only on hits.
+        folded = self._folded[0]
+        found = []
+        at = folded.find(needle)
+        while at >= 0:
+            end = at + len(needle)
+            before_ok = at == 0 or not _is_word_char(folded[at - 1])
+            after_ok = end == len(folded) or not _is_word_char(folded[end])
+            if before_ok and after_ok:
+                found.append(self._span(at, end))
+            at = folded.find(needle, at + 1)
+        return found
 
     def closest_passage(self, quote: str) -> str | None:
         """The stretch of the article most like ``quote``: a hint for the model when a quote misses."""

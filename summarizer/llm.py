@@ -24,6 +24,10 @@ _NO_KEY = "no-key-needed"
 
 AnyTransport = httpx.BaseTransport | httpx.AsyncBaseTransport
 
+# httpx's defaults (100 connections, 20 kept alive) would cap a large batch's concurrency
+# silently and reopen connections all the time.
+CONNECTION_LIMITS = httpx.Limits(max_connections=1024, max_keepalive_connections=256)
+
 
 # The SDK needs a URL even when the transport answers in-process and nothing is dialled.
 IN_PROCESS_URL = "http://in-process.invalid/v1"
@@ -64,7 +68,7 @@ def network_transport(settings: Settings) -> httpx.BaseTransport:
             n_ctx=settings.context_tokens or DEFAULT_CONTEXT,
             seed=settings.seed or 0,
         )
-    return httpx.HTTPTransport()
+    return httpx.HTTPTransport(limits=CONNECTION_LIMITS)
 
 
 def async_network_transport(settings: Settings) -> httpx.AsyncBaseTransport:
@@ -72,7 +76,7 @@ def async_network_transport(settings: Settings) -> httpx.AsyncBaseTransport:
         transport = network_transport(settings)
         assert isinstance(transport, httpx.AsyncBaseTransport)
         return transport
-    return httpx.AsyncHTTPTransport()
+    return httpx.AsyncHTTPTransport(limits=CONNECTION_LIMITS)
 
 
 def require_credentials(settings: Settings) -> str:

@@ -8,6 +8,7 @@ call spends is booked in its own ledger.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import threading
@@ -233,25 +234,26 @@ class Summarizer:
                     f"after the prompt ({PROMPT_OVERHEAD_TOKENS:,} tokens) and a minimal answer"
                 )
             chunk_tokens = min(chunk_tokens, room)
+        whole = Article(text)
         requests = []
         for chunk in chunk_article(text, chunk_tokens):
             piece = text[chunk.start : chunk.end]
             requests.append(
                 _Request(
                     offset=chunk.start,
-                    article=Article(piece),
+                    article=whole if piece == text else Article(piece),
                     messages=self.prompts.render(piece),
                     max_tokens=max_output_tokens(piece, self.settings.max_output_tokens),
                 )
             )
-        return _Job(article=Article(text), requests=requests)
+        return _Job(article=whole, requests=requests)
 
     def _create_kwargs(self, request: _Request, messages: list[dict[str, Any]]) -> dict[str, Any]:
         return {
             "model": self.settings.model,
             # instructor may append to the list it is given: give every call its own copy.
             "messages": [dict(m) for m in messages],
-            "response_model": DraftSummary,
+            "response_model": _response_model(),
             # One try per call: re-asks are ours (see reask.py), so that they do not snowball.
             "max_retries": 0,
             # No `context=` here: instructor renders every message as a Jinja template when it
@@ -451,6 +453,15 @@ class Summarizer:
                 client = build_async_client(self.settings, self._transport)
                 self._async_clients[loop] = client
             return client
+
+
+@functools.cache
+def _response_model() -> type[DraftSummary]:
+    """DraftSummary wrapped for instructor once: wrapping it per call builds a new class each time."""
+    import instructor
+
+    wrapped: type[DraftSummary] = instructor.openai_schema(DraftSummary)
+    return wrapped
 
 
 def _raw_arguments(completion: Any) -> str | None:

@@ -189,7 +189,7 @@ class FaultServer:
         head = [f"HTTP/1.1 {action.status} {_REASONS.get(action.status, 'Status')}"]
         head += [f"Content-Type: {action.content_type}", f"Content-Length: {len(payload)}"]
         head += [f"{name}: {value}" for name, value in action.headers.items()]
-        sock.sendall(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + payload)
+        # Book the usage before sending: once the client has the answer it may look at once.
         if (
             action.status == 200
             and isinstance(action.body, dict)
@@ -204,6 +204,7 @@ class FaultServer:
                         total_tokens=int(usage.get("total_tokens") or 0),
                     )
                 )
+        sock.sendall(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + payload)
 
     def close(self) -> None:
         self._server.shutdown()

@@ -12,6 +12,7 @@ import typer
 from summarizer.cli.batch import batch_command, cache_app
 from summarizer.cli.batch_api import batch_export_command, batch_import_command
 from summarizer.cli.check import check_command, score_command
+from summarizer.cli.slack import slack_app
 from summarizer.cli.summarize import summarize_command
 
 app = typer.Typer(
@@ -50,6 +51,7 @@ app.command("batch")(batch_command)
 app.command("batch-export")(batch_export_command)
 app.command("batch-import")(batch_import_command)
 app.add_typer(cache_app, name="cache")
+app.add_typer(slack_app, name="slack")
 
 
 def main() -> None:

@@ -11,10 +11,18 @@ from summarizer.cli.running import run_guarded
 
 
 def summarize_command(
-    article: str = typer.Argument(..., help="Article file (UTF-8 text), or - for standard input."),
+    article: str = typer.Argument(
+        ..., help="Article file (UTF-8 text), - for standard input, or an http(s) URL to fetch."
+    ),
     output_format: str = typer.Option("json", "--format", "-f", help="json, markdown or table."),
     output: Path | None = typer.Option(
         None, "--output", "-o", help="Write here (atomically) instead of stdout."
+    ),
+    save_text: Path | None = typer.Option(
+        None,
+        "--save-text",
+        help="Also write the article text that was summarized (the text a URL was reduced to): "
+        "the offsets refer to it.",
     ),
     model: opt.Model = None,
     base_url: opt.BaseUrl = None,
@@ -42,13 +50,17 @@ def summarize_command(
 
     def body() -> None:
         from summarizer.cli.running import fail
+        from summarizer.fetch import fetch_article, is_url
         from summarizer.output import write_atomic
         from summarizer.reading import read_article
         from summarizer.render import FORMATS, to_json, to_markdown
 
         if output_format not in FORMATS:
             fail(f"unknown format {output_format!r}: choose one of {', '.join(FORMATS)}", 2)
-        text = read_article(article)
+        # A URL is fetched and reduced to its article; the offsets refer to that text.
+        text = fetch_article(article).text if is_url(article) else read_article(article)
+        if save_text is not None:
+            write_atomic(save_text, text)
         settings = opt.build_settings(
             model=model,
             base_url=base_url,

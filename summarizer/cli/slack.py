@@ -1,0 +1,133 @@
+"""``summarizer slack serve``: run the newsroom Slack bot (``/summarize`` and the message shortcut)."""
+
+from __future__ import annotations
+
+import typer
+
+from summarizer.cli import llm_options as opt
+from summarizer.cli.running import run_guarded
+
+slack_app = typer.Typer(
+    name="slack",
+    help="The newsroom Slack bot (needs: pip install 'summarizer\\[slack]').",
+    no_args_is_help=True,
+)
+
+# SLACK_API_URL is not a Slack convention: it points the bot's Web API calls at another server
+# (an egress proxy, or a fake Slack in tests).
+API_URL_VAR = "SLACK_API_URL"
+
+
+@slack_app.command("serve")
+def serve_command(
+    port: int = typer.Option(
+        3000, "--port", min=1, max=65535, help="HTTP port (not used with --socket-mode)."
+    ),
+    host: str = typer.Option("0.0.0.0", "--host", help="Address to listen on."),
+    path: str = typer.Option("/slack/events", "--path", help="Request URL path for commands and shortcuts."),
+    socket_mode: bool = typer.Option(
+        False, "--socket-mode", help="Connect out to Slack over Socket Mode (needs SLACK_APP_TOKEN)."
+    ),
+    command: str = typer.Option("/summarize", "--command", help="The slash command's name."),
+    allow_private_urls: bool = typer.Option(
+        False,
+        "--allow-private-urls",
+        help="Let users have the bot fetch local and private-network pages (off: public pages only).",
+    ),
+    max_concurrent: int = typer.Option(8, "--max-concurrent", min=1, help="Summaries run at once."),
+    model: opt.Model = None,
+    base_url: opt.BaseUrl = None,
+    mode: opt.Mode = None,
+    max_reasks: opt.MaxReasks = None,
+    max_retries: opt.MaxRetries = None,
+    timeout: opt.Timeout = None,
+    strict: opt.Strict = False,
+    provider: opt.Provider = None,
+    model_path: opt.ModelPath = None,
+    max_output_tokens: opt.MaxOutputTokens = None,
+    max_input_tokens: opt.MaxInputTokens = None,
+    max_cost: opt.MaxCost = None,
+    max_tokens_total: opt.MaxTokensTotal = None,
+    time_budget: opt.TimeBudget = None,
+    seed: opt.Seed = None,
+    no_cache: opt.NoCache = False,
+    pricing: opt.Pricing = None,
+    debug: opt.Debug = False,
+) -> None:
+    """Serve the bot: tokens from SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (or SLACK_APP_TOKEN)."""
+
+    def body() -> None:
+        import asyncio
+        import logging
+        import os
+
+        from summarizer.errors import ConfigError
+        from summarizer.slack_app import _require_bolt
+
+        _require_bolt()
+        wanted = ["SLACK_BOT_TOKEN", "SLACK_APP_TOKEN" if socket_mode else "SLACK_SIGNING_SECRET"]
+        missing = [name for name in wanted if not os.environ.get(name)]
+        if missing:
+            raise ConfigError(
+                f"missing {' and '.join(missing)}: set them in the environment (see README, 'Slack bot')"
+            )
+        settings = opt.build_settings(
+            model=model,
+            base_url=base_url,
+            mode=mode,
+            max_reasks=max_reasks,
+            max_retries=max_retries,
+            timeout=timeout,
+            strict=strict,
+            provider=provider,
+            model_path=model_path,
+            max_output_tokens=max_output_tokens,
+            max_input_tokens=max_input_tokens,
+            max_cost=max_cost,
+            max_tokens_total=max_tokens_total,
+            time_budget=time_budget,
+            seed=seed,
+        )
+        _check_llm(settings)
+        summarizer = opt.build_summarizer(settings, no_cache=no_cache, pricing=pricing)
+        if not debug:
+            logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        from summarizer.slack_app import create_app, create_web_app, run_socket_mode
+
+        app = create_app(
+            summarizer,
+            token=os.environ["SLACK_BOT_TOKEN"],
+            signing_secret=os.environ.get("SLACK_SIGNING_SECRET"),
+            client_base_url=os.environ.get(API_URL_VAR) or None,
+            command=command,
+            allow_private_urls=allow_private_urls,
+            max_concurrent=max_concurrent,
+            socket_mode=socket_mode,
+        )
+        if socket_mode:
+            typer.echo("summarizer: Slack bot connecting over Socket Mode (Ctrl-C to stop)", err=True)
+            asyncio.run(run_socket_mode(app, os.environ["SLACK_APP_TOKEN"]))
+            return
+        from aiohttp import web
+
+        typer.echo(
+            f"summarizer: Slack bot listening on http://{host}:{port}{path} (Ctrl-C to stop)", err=True
+        )
+        try:
+            web.run_app(create_web_app(app, path=path), host=host, port=port, print=None)
+        except OSError as exc:
+            raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+
+    run_guarded(body, debug=debug)
+
+
+def _check_llm(settings: object) -> None:
+    """Fail at start, not at the first request, when no model can be called (no API key, bad mode)."""
+    from summarizer.config import MODES, Settings
+    from summarizer.errors import ConfigError
+    from summarizer.llm import require_credentials
+
+    assert isinstance(settings, Settings)
+    require_credentials(settings)
+    if settings.mode not in MODES:
+        raise ConfigError(f"unknown mode {settings.mode!r}: choose one of {', '.join(MODES)}")
