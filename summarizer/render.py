@@ -90,11 +90,14 @@ def to_table(summary: Summary) -> RenderableType:
     ]
     if summary.meta:
         meta = summary.meta
+        cost = "cost unknown" if meta.cost_usd is None else f"${meta.cost_usd:.4f}"
+        if meta.cached:
+            cost = "from cache, no cost"
         parts.append(
             Text(
                 f"{meta.provider}/{meta.model} · prompt {meta.prompt_version} · {meta.attempts} attempt(s), "
-                f"{meta.transport_retries} transport retr(ies) · {meta.usage.total_tokens:,} tokens · "
-                f"{meta.duration_s:.2f}s",
+                f"{meta.transport_retries} transport retr(ies) · {meta.usage.prompt_tokens:,} + "
+                f"{meta.usage.completion_tokens:,} tokens · {cost} · {meta.duration_s:.2f}s",
                 style="dim",
             )
         )
