@@ -15,10 +15,10 @@ extraction.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import json
 import threading
 import time
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -65,8 +65,30 @@ class TimeBudgetExceeded(Exception):
     """The call's time budget ran out while the model was still writing."""
 
 
-@lru_cache(maxsize=4)
+# Loaded models, shared by every transport in the process (a model is loaded once, not per call).
+_MODELS: dict[tuple[str, int, int, int | None], Any] = {}
+_MODELS_LOCK = threading.Lock()
+
+
 def _load(model_path: str, n_ctx: int, seed: int, n_threads: int | None) -> Any:
+    key = (model_path, n_ctx, seed, n_threads)
+    with _MODELS_LOCK:
+        if key not in _MODELS:
+            _MODELS[key] = _open_model(model_path, n_ctx, seed, n_threads)
+        return _MODELS[key]
+
+
+@atexit.register
+def _close_models() -> None:
+    # Free models while llama_cpp is still importable: left to garbage collection at
+    # interpreter exit, llama-cpp-python's finalizer fails noisily on half-torn-down modules.
+    with _MODELS_LOCK:
+        for model in _MODELS.values():
+            model.close()
+        _MODELS.clear()
+
+
+def _open_model(model_path: str, n_ctx: int, seed: int, n_threads: int | None) -> Any:
     try:
         from llama_cpp import Llama
     except ImportError:
@@ -109,8 +131,10 @@ class LlamaTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
                 completion = self._generate(kwargs, deadline)
             except TimeBudgetExceeded:
                 return _error(408, "the local model was still writing when the time budget ran out")
-            except ValueError as exc:  # llama.cpp's word for "does not fit the context", among others
-                return _error(400, str(exc))
+            except (ValueError, TypeError, RuntimeError) as exc:
+                # "Does not fit the context", a chat template that cannot render the messages...:
+                # the same request would fail again, so a 400 (not retried) that says why.
+                return _error(400, f"the local model could not process the request: {exc}")
         completion["model"] = body.get("model", self.model_path.stem)
         return httpx.Response(200, json=completion)
 
@@ -159,13 +183,18 @@ class LlamaTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
                 }
                 for index, entry in sorted(calls.items())
             ]
+        # llama-cpp-python says "tool_calls" for a forced tool call even when it stopped at the
+        # token cap; the SDK and instructor need "length" to know the answer was cut off.
+        if generated >= kwargs.get("max_tokens", float("inf")):
+            finish_reason = "length"
+        finish_reason = finish_reason or "stop"
         # The context now holds exactly the prompt and the generated tokens.
         total = int(self._llama.n_tokens)
         return {
             "id": first.get("id", "chatcmpl-local"),
             "object": "chat.completion",
             "created": first.get("created", int(time.time())),
-            "choices": [{"index": 0, "message": message, "finish_reason": finish_reason or "stop"}],
+            "choices": [{"index": 0, "message": message, "finish_reason": finish_reason}],
             "usage": {
                 "prompt_tokens": total - generated,
                 "completion_tokens": generated,

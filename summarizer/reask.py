@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+DRAFT_TURN = "Here is the summary."
 INTRO = (
     "Your summary cannot be accepted yet. Call the function again with the complete summary, "
     "fixing these problems and keeping everything else:"
@@ -47,7 +48,9 @@ def reask_messages(completion: Any, error: BaseException) -> list[dict[str, Any]
     if calls:
         assistant = {
             "role": "assistant",
-            "content": None,
+            # Not None or "": instructor turns an empty content into [], which llama.cpp's chat
+            # templates (in-process and server) cannot render, so every re-ask failed there.
+            "content": DRAFT_TURN,
             "tool_calls": [
                 {
                     "id": call.id,
