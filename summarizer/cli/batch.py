@@ -53,6 +53,7 @@ def batch_command(
     debug: opt.Debug = False,
 ) -> None:
     """Summarize a folder or JSONL of articles into OUT.jsonl: concurrent, resumable, cached."""
+    options = dict(locals())  # the parameters, before anything else is defined
 
     def body() -> int:
         from summarizer.batch_io import finished_ids, read_items
@@ -61,23 +62,7 @@ def batch_command(
             from summarizer.errors import InputError
 
             raise InputError(f"{source}: no such file or folder")
-        settings = opt.build_settings(
-            model=model,
-            base_url=base_url,
-            mode=mode,
-            max_reasks=max_reasks,
-            max_retries=max_retries,
-            timeout=timeout,
-            strict=strict,
-            provider=provider,
-            model_path=model_path,
-            max_output_tokens=max_output_tokens,
-            max_input_tokens=max_input_tokens,
-            max_cost=max_cost,
-            max_tokens_total=max_tokens_total,
-            time_budget=time_budget,
-            seed=seed,
-        )
+        settings = opt.settings_from(options)
         summarizer = opt.build_summarizer(
             settings,
             record=record,

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -85,6 +86,31 @@ Pricing = Annotated[
     ),
 ]
 Debug = Annotated[bool, typer.Option("--debug", help="Show tracebacks.")]
+
+
+# The parameters of a command that become Settings (each declared above, once).
+SETTINGS_OPTIONS = (
+    "model",
+    "base_url",
+    "mode",
+    "max_reasks",
+    "max_retries",
+    "timeout",
+    "strict",
+    "provider",
+    "model_path",
+    "max_output_tokens",
+    "max_input_tokens",
+    "max_cost",
+    "max_tokens_total",
+    "time_budget",
+    "seed",
+)
+
+
+def settings_from(parameters: Mapping[str, Any]) -> Settings:
+    """Settings from a command's parameters (its ``locals()`` taken first thing in the command)."""
+    return build_settings(**{name: parameters[name] for name in SETTINGS_OPTIONS if name in parameters})
 
 
 def build_settings(

@@ -55,6 +55,7 @@ def serve_command(
     debug: opt.Debug = False,
 ) -> None:
     """Serve the bot: tokens from SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (or SLACK_APP_TOKEN)."""
+    options = dict(locals())  # the parameters, before anything else is defined
 
     def body() -> None:
         import asyncio
@@ -71,23 +72,7 @@ def serve_command(
             raise ConfigError(
                 f"missing {' and '.join(missing)}: set them in the environment (see README, 'Slack bot')"
             )
-        settings = opt.build_settings(
-            model=model,
-            base_url=base_url,
-            mode=mode,
-            max_reasks=max_reasks,
-            max_retries=max_retries,
-            timeout=timeout,
-            strict=strict,
-            provider=provider,
-            model_path=model_path,
-            max_output_tokens=max_output_tokens,
-            max_input_tokens=max_input_tokens,
-            max_cost=max_cost,
-            max_tokens_total=max_tokens_total,
-            time_budget=time_budget,
-            seed=seed,
-        )
+        settings = opt.settings_from(options)
         _check_llm(settings)
         summarizer = opt.build_summarizer(settings, no_cache=no_cache, pricing=pricing)
         if not debug:

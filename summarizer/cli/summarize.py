@@ -47,6 +47,7 @@ def summarize_command(
     debug: opt.Debug = False,
 ) -> None:
     """Summarize one article into entities, sources and grounded claims."""
+    options = dict(locals())  # the parameters, before anything else is defined
 
     def body() -> None:
         from summarizer.cli.running import fail
@@ -61,23 +62,7 @@ def summarize_command(
         text = fetch_article(article).text if is_url(article) else read_article(article)
         if save_text is not None:
             write_atomic(save_text, text)
-        settings = opt.build_settings(
-            model=model,
-            base_url=base_url,
-            mode=mode,
-            max_reasks=max_reasks,
-            max_retries=max_retries,
-            timeout=timeout,
-            strict=strict,
-            provider=provider,
-            model_path=model_path,
-            max_output_tokens=max_output_tokens,
-            max_input_tokens=max_input_tokens,
-            max_cost=max_cost,
-            max_tokens_total=max_tokens_total,
-            time_budget=time_budget,
-            seed=seed,
-        )
+        settings = opt.settings_from(options)
         summarizer = opt.build_summarizer(
             settings,
             record=record,
