@@ -91,7 +91,11 @@ def find_cases(root: Path) -> list[Case]:
 def case_settings(case: Case, base: Settings | None = None) -> Settings:
     """The settings the case was made with, on top of ``base`` (default: offline defaults)."""
     settings = base or Settings(api_key=REPLAY_KEY)
-    return replace(settings, **case.settings)
+    pinned = dict(case.settings)
+    # JSON writes 0 for 0.0; the request (and so its fingerprint) must carry the float.
+    if isinstance(pinned.get("temperature"), int):
+        pinned["temperature"] = float(pinned["temperature"])
+    return replace(settings, **pinned)
 
 
 def run_case(case: Case, mode: RecordMode = RecordMode.REPLAY, base: Settings | None = None) -> Summary:
