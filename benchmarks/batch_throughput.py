@@ -163,8 +163,8 @@ def library_run(
     profile: bool = False,
 ) -> tuple[LibraryRun, pstats.Stats | None]:
     """(a)/(d): run_batch over ``n`` articles; imports and the client are warmed up first."""
-    from summarizer.batch import run_batch
-    from summarizer.batch_io import BatchItem, ResultWriter
+    from summarizer.batch.items import BatchItem, ResultWriter
+    from summarizer.batch.runner import run_batch
 
     summarizer = make_summarizer(server.base_url, max_retries=max_retries)
     out = work / f"library-{n}-{concurrency}-{time.monotonic_ns()}.jsonl"
@@ -246,13 +246,13 @@ def in_process_overhead(n: int) -> tuple[float, dict[str, float]]:
     from instructor.v2.core.function_calls import response_schema
     from instructor.v2.providers.openai.schema import generate_openai_schema
 
-    from summarizer.batch import success_record
-    from summarizer.batch_io import BatchItem
+    from summarizer.batch.items import BatchItem
+    from summarizer.batch.runner import success_record
     from summarizer.config import Settings
-    from summarizer.draft import DraftSummary, validation_context
-    from summarizer.grounding import Article
+    from summarizer.extract.draft import DraftSummary, validation_context
+    from summarizer.extract.grounding import Article
+    from summarizer.extract.resolve import resolve
     from summarizer.pipeline import Summarizer
-    from summarizer.resolve import resolve
     from summarizer.schema import Summary
     from summarizer.testing import tool_call_completion
 
@@ -326,9 +326,9 @@ def write_inputs(work: Path, n: int) -> tuple[Path, Path]:
 
 
 CATEGORIES = (
-    ("summarizer/grounding.py", "summarizer.grounding (fold, mentions, locate)"),
-    ("summarizer/resolve.py", "summarizer.resolve"),
-    ("summarizer/draft.py", "summarizer.draft (find_problems)"),
+    ("summarizer/extract/grounding.py", "summarizer.extract.grounding (fold, mentions, locate)"),
+    ("summarizer/extract/resolve.py", "summarizer.extract.resolve"),
+    ("summarizer/extract/draft.py", "summarizer.extract.draft (find_problems)"),
     ("summarizer/", "summarizer (other)"),
     ("instructor/", "instructor"),
     ("openai/", "openai SDK"),

@@ -170,8 +170,8 @@ def timed(call: Callable[[], tuple[int, int]], probe: Probe | None) -> tuple[flo
 
 def run(reps: int) -> tuple[str, dict[str, Timing]]:
     from summarizer.config import Settings
-    from summarizer.llm import network_transport
-    from summarizer.local import bundled_model_path
+    from summarizer.llm.client import network_transport
+    from summarizer.llm.local import bundled_model_path
     from summarizer.pipeline import Summarizer
 
     article = ARTICLE.read_text(encoding="utf-8")

@@ -10,7 +10,7 @@ ungrounded draft (claim 12 misquoted "Yanukovych"), then another ungrounded draf
 BEFORE  instructor's own re-ask: ``instructor.from_openai(openai.OpenAI(...), mode=TOOLS)
         .chat.completions.create(response_model=DraftSummary, max_retries=2, context=...)``
 AFTER   our ``Summarizer`` (max_reasks=2): instructor is called with max_retries=0 and
-        attempt N is the original prompt + the latest draft + its problems (summarizer/reask.py).
+        attempt N is the original prompt + the latest draft + its problems (summarizer/extract/reask.py).
 
 For each of the 3 request bodies it counts the prompt's messages two ways: an estimate,
 len(json.dumps(messages)) / 4, and real tokens from SmolLM2's tokenizer (llama-cpp-python,
@@ -76,10 +76,10 @@ def before(replies: list[dict[str, Any]]) -> list[dict[str, Any]]:
     import instructor
     import openai
 
-    from summarizer.budget import max_output_tokens
-    from summarizer.draft import DraftSummary
-    from summarizer.grounding import Article
-    from summarizer.prompts import load_prompts
+    from summarizer.extract.draft import DraftSummary
+    from summarizer.extract.grounding import Article
+    from summarizer.extract.prompts import load_prompts
+    from summarizer.llm.budget import max_output_tokens
     from summarizer.testing import ScriptedLLM
 
     llm = ScriptedLLM(replies)
@@ -137,7 +137,7 @@ def smollm2_counter() -> tuple[Callable[[str], int] | None, str]:
     try:
         from llama_cpp import Llama
 
-        from summarizer.local import bundled_model_path
+        from summarizer.llm.local import bundled_model_path
 
         path = bundled_model_path()
         llama = Llama(model_path=str(path), vocab_only=True, verbose=False)

@@ -32,11 +32,11 @@ _EXPORTS = {
     "Span": "summarizer.schema",
     "Summary": "summarizer.schema",
     "Usage": "summarizer.schema",
-    "RetryPolicy": "summarizer.transport",
+    "RetryPolicy": "summarizer.config",
 }
 
 if TYPE_CHECKING:
-    from summarizer.config import Settings
+    from summarizer.config import RetryPolicy, Settings
     from summarizer.errors import (
         ConfigError,
         ExtractionError,
@@ -58,7 +58,6 @@ if TYPE_CHECKING:
         Summary,
         Usage,
     )
-    from summarizer.transport import RetryPolicy
 
 
 def __getattr__(name: str) -> Any:

@@ -18,7 +18,7 @@ import threading
 from pathlib import Path
 
 from summarizer.config import Settings
-from summarizer.schema import SCHEMA_VERSION, Summary
+from summarizer.schema import SCHEMA_VERSION, Summary, Usage
 
 CACHE_FILE = "summaries.sqlite3"
 
@@ -108,3 +108,20 @@ class SummaryCache:
             if self._connection is not None:
                 self._connection.close()
                 self._connection = None
+
+
+def as_cache_hit(summary: Summary, duration_s: float) -> Summary:
+    """A cached summary as this run's answer: the run made no call and spent nothing, and says so."""
+    assert summary.meta is not None
+    meta = summary.meta.model_copy(
+        update={
+            "usage": Usage(),
+            "attempts": 0,
+            "reasks": 0,
+            "transport_retries": 0,
+            "cost_usd": 0.0,
+            "cached": True,
+            "duration_s": round(duration_s, 3),
+        }
+    )
+    return summary.model_copy(update={"meta": meta})

@@ -2,16 +2,37 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
-from collections.abc import Mapping
+import random
+import time
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from summarizer.transport import RetryPolicy
-
 DEFAULT_MODEL = "gpt-4.1-mini"
 MODES = ("tools", "json_schema", "json")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How transport faults are retried. ``max_retries`` counts resends after the first try."""
+
+    max_retries: int = 4
+    initial_delay: float = 0.5
+    max_delay: float = 20.0
+    # Retry-After is honoured up to this many seconds; a longer ask is cut to it.
+    max_retry_after: float = 60.0
+    jitter: float = 0.25
+    sleep: Callable[[float], None] = field(default=time.sleep, compare=False)
+    async_sleep: Callable[[float], Awaitable[None]] = field(default=asyncio.sleep, compare=False)
+
+    def delay(self, retry_number: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return min(max(retry_after, 0.0), self.max_retry_after)
+        backoff = min(self.max_delay, self.initial_delay * 2 ** (retry_number - 1))
+        return backoff * (1 + random.uniform(-self.jitter, self.jitter))
 
 
 @dataclass(frozen=True)

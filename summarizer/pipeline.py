@@ -2,61 +2,47 @@
 
 ``Summarizer`` is configured once and reused. It holds no per-call state, so
 one instance serves concurrent calls from threads or asyncio tasks; what each
-call spends is booked in its own ledger.
+call spends is booked in its own ledger. This module is the orchestration only:
+what an attempt is and what failing means live in ``extract`` (re-ask turns,
+salvage) and ``llm`` (budgets, provider errors).
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
-import json
 import logging
-import threading
 import time
-import weakref
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import httpx
-from pydantic import ValidationError
-
-from summarizer.budget import (
-    CHUNK_CONCURRENCY,
-    DEFAULT_CHUNK_TOKENS,
-    MAX_ARTICLE_TOKENS,
-    MIN_CHUNK_TOKENS,
-    max_output_tokens,
-    projected_prompt_tokens,
-)
-from summarizer.cache import SummaryCache, cache_key
-from summarizer.chunking import chunk_article
+from summarizer.cache import SummaryCache, as_cache_hit, cache_key
 from summarizer.config import Settings
-from summarizer.draft import DraftSummary, grounding_against, validation_context
-from summarizer.errors import (
-    BudgetError,
-    ConfigError,
-    ExtractionError,
-    InputError,
-    ProviderError,
-    SummarizerError,
-    TimeBudgetError,
+from summarizer.errors import BudgetError, ExtractionError, SummarizerError
+from summarizer.extract.chunking import chunk_article
+from summarizer.extract.draft import DraftSummary, grounding_against
+from summarizer.extract.grounding import Article
+from summarizer.extract.merge import merge_parts
+from summarizer.extract.prompts import PromptSet, load_prompts
+from summarizer.extract.reask import reask_messages, salvage
+from summarizer.extract.resolve import resolve
+from summarizer.inputs.files import check_article
+from summarizer.llm.budget import (
+    CHUNK_CONCURRENCY,
+    NO_RESERVATION,
+    SpendingGate,
+    max_output_tokens,
 )
-from summarizer.grounding import Article
-from summarizer.ledger import Ledger, current_ledger, open_ledger
-from summarizer.llm import AnyTransport, build_async_client, build_client, for_provider, sampling_kwargs
-from summarizer.merge import merge_parts
-from summarizer.models import MIN_ANSWER_TOKENS, PROMPT_OVERHEAD_TOKENS, context_window, estimate_tokens
-from summarizer.pricing import DEFAULT_PRICES, Price, cost_usd, price_for
-from summarizer.prompts import PromptSet, load_prompts
-from summarizer.reading import check_article
-from summarizer.reask import reask_messages
-from summarizer.resolve import resolve
-from summarizer.schema import Meta, Summary, Usage
+from summarizer.llm.catalogue import chunk_tokens_for
+from summarizer.llm.client import AnyTransport, Clients, for_provider, response_model, sampling_kwargs
+from summarizer.llm.ledger import Ledger, open_ledger
+from summarizer.llm.pricing import DEFAULT_PRICES, Price, cost_usd
+from summarizer.llm.provider_errors import DraftFailure, draft_failure, provider_error, raw_arguments
+from summarizer.schema import Meta, Summary
 
 if TYPE_CHECKING:
-    import instructor
+    pass
 
 # instructor logs an ERROR for every draft that fails validation; our re-asks and our errors
 # already say it. A NullHandler keeps Python's last-resort handler from printing those lines
@@ -81,37 +67,72 @@ class _Job:
 
 
 @dataclass(frozen=True)
-class _Failure:
-    """A draft that failed validation: the completion as received and why it failed."""
-
-    completion: Any
-    error: BaseException
-    attempts: int
-
-
-@dataclass(frozen=True)
-class _Reservation:
-    ledger: Ledger | None
-    usage: Usage
-
-
-def _release(reservation: _Reservation) -> None:
-    if reservation.ledger is not None:
-        reservation.ledger.reserved = reservation.ledger.reserved - reservation.usage
-
-
-def _projected(request: _Request, messages: list[dict[str, Any]]) -> Usage:
-    prompt = projected_prompt_tokens(messages)
-    return Usage(
-        prompt_tokens=prompt, completion_tokens=request.max_tokens, total_tokens=prompt + request.max_tokens
-    )
-
-
-@dataclass(frozen=True)
 class _Outcome:
     draft: DraftSummary | None  # None: a chunk the budget left unsummarized
     warnings: list[str]
     budget_cut: bool = False
+
+
+class _Attempts:
+    """One chunk's attempts, described once for the sync and the async loop.
+
+    The loops differ only in how they make the call; what to send next, what a failure
+    means (a re-ask, or a provider error raised), the budget each call reserves, and what is
+    kept when the attempts run out are all here.
+    """
+
+    def __init__(self, owner: Summarizer, request: _Request) -> None:
+        self.owner = owner
+        self.request = request
+        self.messages: list[dict[str, Any]] = list(request.messages)
+        self.number = 0
+        self.failure: DraftFailure | None = None
+        self.budget_stop: str | None = None
+        self.reservation = NO_RESERVATION
+
+    def next_call(self) -> dict[str, Any] | None:
+        """The keyword arguments of the next create() call, or None when no call may be made."""
+        if self.number > self.owner.settings.max_reasks:
+            return None
+        self.number += 1
+        self.budget_stop, self.reservation = self.owner.gate.reserve(self.messages, self.request.max_tokens)
+        if self.budget_stop is not None:
+            return None
+        return self.owner._create_kwargs(self.request, self.messages)
+
+    def release(self) -> None:
+        self.reservation.release()
+        self.reservation = NO_RESERVATION
+
+    def failed(self, exc: Exception) -> None:
+        """A draft that failed validation becomes the next re-ask; anything else is raised as ours."""
+        from instructor.core.exceptions import InstructorRetryException
+
+        settings, request = self.owner.settings, self.request
+        if not isinstance(exc, InstructorRetryException):
+            raise provider_error(exc, settings, request.max_tokens) from exc
+        self.failure = draft_failure(exc, settings, request.max_tokens, self.number)
+        self.messages = [*request.messages, *reask_messages(self.failure.completion, self.failure.error)]
+
+    def give_up(self) -> _Outcome:
+        """No more calls: keep the last draft if it parses, minus what is ungrounded."""
+        request, failure, stop = self.request, self.failure, self.budget_stop
+        if stop is not None and self.owner.settings.strict:
+            raise BudgetError(stop)
+        if failure is None:
+            assert stop is not None
+            # Nothing drafted for this chunk: the other chunks (already paid for) still count.
+            end = request.offset + len(request.article.text)
+            return _Outcome(
+                draft=None,
+                warnings=[f"characters {request.offset:,}-{end:,} not summarized: {stop}"],
+                budget_cut=True,
+            )
+        draft = salvage(raw_arguments(failure.completion), request.article, failure.attempts)
+        reason = stop or f"still invalid after {failure.attempts} attempt(s)"
+        return _Outcome(
+            draft=draft, warnings=[f"{reason}; kept what is grounded"], budget_cut=stop is not None
+        )
 
 
 class Summarizer:
@@ -129,14 +150,8 @@ class Summarizer:
         self.prompts: PromptSet = load_prompts(self.settings.prompts_dir)
         self.cache = cache
         self.prices = prices
-        self._transport = transport
-        self._lock = threading.Lock()
-        self._client: instructor.Instructor | None = None
-        # An async client's connection pool belongs to the event loop it first ran on:
-        # keep one per loop, so successive asyncio.run() calls each get a working one.
-        self._async_clients: weakref.WeakKeyDictionary[
-            asyncio.AbstractEventLoop, instructor.AsyncInstructor
-        ] = weakref.WeakKeyDictionary()
+        self.gate = SpendingGate(self.settings, prices)
+        self._clients = Clients(self.settings, transport)
 
     # -- public API -----------------------------------------------------------------
 
@@ -184,19 +199,7 @@ class Summarizer:
         hit = self.cache.get(self._cache_key(job))
         if hit is None or hit.meta is None:
             return None
-        # This run made no call and spent nothing: its meta says so.
-        meta = hit.meta.model_copy(
-            update={
-                "usage": Usage(),
-                "attempts": 0,
-                "reasks": 0,
-                "transport_retries": 0,
-                "cost_usd": 0.0,
-                "cached": True,
-                "duration_s": round(time.perf_counter() - started, 3),
-            }
-        )
-        return hit.model_copy(update={"meta": meta})
+        return as_cache_hit(hit, time.perf_counter() - started)
 
     def _store(self, job: _Job, outcomes: list[_Outcome], summary: Summary) -> Summary:
         # A summary cut short by a budget is not the answer for this article: do not keep it.
@@ -218,22 +221,7 @@ class Summarizer:
 
     def _prepare(self, text: str) -> _Job:
         text = check_article(text)
-        tokens = estimate_tokens(text)
-        if tokens > MAX_ARTICLE_TOKENS:
-            raise InputError(
-                f"the article is too long: about {tokens:,} tokens, over the hard limit of "
-                f"{MAX_ARTICLE_TOKENS:,} tokens ({len(text):,} characters); split it into parts"
-            )
-        chunk_tokens = self.settings.max_input_tokens or DEFAULT_CHUNK_TOKENS
-        window = self.settings.context_tokens or context_window(self.settings.model)
-        if window is not None:
-            room = window - PROMPT_OVERHEAD_TOKENS - MIN_ANSWER_TOKENS
-            if room < MIN_CHUNK_TOKENS:
-                raise InputError(
-                    f"{self.settings.model}'s {window:,}-token context leaves no room for an article "
-                    f"after the prompt ({PROMPT_OVERHEAD_TOKENS:,} tokens) and a minimal answer"
-                )
-            chunk_tokens = min(chunk_tokens, room)
+        chunk_tokens = chunk_tokens_for(text, self.settings)
         whole = Article(text)
         requests = []
         for chunk in chunk_article(text, chunk_tokens):
@@ -253,7 +241,7 @@ class Summarizer:
             "model": self.settings.model,
             # instructor may append to the list it is given: give every call its own copy.
             "messages": [dict(m) for m in messages],
-            "response_model": _response_model(),
+            "response_model": response_model(),
             # One try per call: re-asks are ours (see reask.py), so that they do not snowball.
             "max_retries": 0,
             # No `context=` here: instructor renders every message as a Jinja template when it
@@ -263,136 +251,34 @@ class Summarizer:
         }
 
     def _extract(self, request: _Request) -> _Outcome:
-        from instructor.core.exceptions import InstructorRetryException
-
-        client = self._sync_client()
-        messages: list[dict[str, Any]] = list(request.messages)
-        failure: _Failure | None = None
-        for attempt in range(1, self.settings.max_reasks + 2):
-            stop, reservation = self._reserve(request, messages)
-            if stop is not None:
-                return self._give_up(request, failure, stop)
+        client = self._clients.sync()
+        attempts = _Attempts(self, request)
+        while (kwargs := attempts.next_call()) is not None:
             try:
                 with grounding_against(request.article):
-                    draft = client.chat.completions.create(**self._create_kwargs(request, messages))
-            except InstructorRetryException as exc:
-                failure = self._failure(exc, request, attempt)
-                messages = [*request.messages, *reask_messages(failure.completion, failure.error)]
+                    draft = client.chat.completions.create(**kwargs)
             except Exception as exc:
-                raise _provider_error(exc, self.settings, request) from exc
+                attempts.failed(exc)
             else:
                 return _Outcome(draft=draft, warnings=[])
             finally:
-                _release(reservation)
-        return self._give_up(request, failure, None)
+                attempts.release()
+        return attempts.give_up()
 
     async def _aextract(self, request: _Request) -> _Outcome:
-        from instructor.core.exceptions import InstructorRetryException
-
-        client = self._async_client_()
-        messages: list[dict[str, Any]] = list(request.messages)
-        failure: _Failure | None = None
-        for attempt in range(1, self.settings.max_reasks + 2):
-            stop, reservation = self._reserve(request, messages)
-            if stop is not None:
-                return self._give_up(request, failure, stop)
+        client = self._clients.async_()
+        attempts = _Attempts(self, request)
+        while (kwargs := attempts.next_call()) is not None:
             try:
                 with grounding_against(request.article):
-                    draft = await client.chat.completions.create(**self._create_kwargs(request, messages))
-            except InstructorRetryException as exc:
-                failure = self._failure(exc, request, attempt)
-                messages = [*request.messages, *reask_messages(failure.completion, failure.error)]
+                    draft = await client.chat.completions.create(**kwargs)
             except Exception as exc:
-                raise _provider_error(exc, self.settings, request) from exc
+                attempts.failed(exc)
             else:
                 return _Outcome(draft=draft, warnings=[])
             finally:
-                _release(reservation)
-        return self._give_up(request, failure, None)
-
-    def _failure(self, exc: Any, request: _Request, attempt: int) -> _Failure:
-        """A draft that failed validation, or (raised) the provider error behind the exception."""
-        cause = exc.__cause__
-        completion = exc.last_completion
-        if not isinstance(cause, ValidationError | ValueError) or completion is None:
-            raise _provider_error(cause or exc, self.settings, request) from exc
-        if not getattr(completion, "choices", None):
-            # A 200 whose body is an HTML page, a bare string or an empty choice list.
-            what = "no choices" if hasattr(completion, "choices") else f"a {type(completion).__name__}"
-            raise ProviderError(
-                f"the provider answered 200 but not with a chat completion ({what}): "
-                "check --base-url points at an OpenAI-compatible /v1 endpoint"
-            ) from exc
-        return _Failure(completion=completion, error=cause, attempts=attempt)
-
-    def _reserve(self, request: _Request, messages: list[dict[str, Any]]) -> tuple[str | None, _Reservation]:
-        """Book the next call's projected usage against the budget, or say why it may not be made."""
-        ledger = current_ledger()
-        if ledger is None or (self.settings.max_cost_usd is None and self.settings.max_tokens_total is None):
-            return None, _Reservation(None, Usage())
-        with self._lock:
-            stop = self._over_budget(request, messages, ledger.usage + ledger.reserved)
-            if stop is not None:
-                return stop, _Reservation(None, Usage())
-            projected = _projected(request, messages)
-            ledger.reserved = ledger.reserved + projected
-            return None, _Reservation(ledger, projected)
-
-    def _over_budget(self, request: _Request, messages: list[dict[str, Any]], spent: Usage) -> str | None:
-        """Why the next call may not be made (it could pass a budget), or None if it may."""
-        settings = self.settings
-        projected = _projected(request, messages)
-        tokens_cap = settings.max_tokens_total
-        if tokens_cap is not None and spent.total_tokens + projected.total_tokens > tokens_cap:
-            return (
-                f"token budget reached: {spent.total_tokens:,} spent or in flight, the next call could take "
-                f"{projected.total_tokens:,} more, over --max-tokens-total {tokens_cap:,}"
-            )
-        if settings.max_cost_usd is not None:
-            price = price_for(settings.model, self.prices)
-            if price is None:
-                raise ConfigError(
-                    f"cannot hold --max-cost: no price for {settings.model} (give one with --pricing)"
-                )
-            if price.cost(spent) + price.cost(projected) > settings.max_cost_usd:
-                return (
-                    f"cost budget reached: ${price.cost(spent):.4f} spent or in flight, the next call could cost "
-                    f"${price.cost(projected):.4f} more, over --max-cost ${settings.max_cost_usd:g}"
-                )
-        return None
-
-    def _give_up(self, request: _Request, failure: _Failure | None, budget_stop: str | None) -> _Outcome:
-        """No more calls: keep the last draft if it parses, minus what is ungrounded."""
-        if budget_stop is not None and self.settings.strict:
-            raise BudgetError(budget_stop)
-        if failure is None:
-            assert budget_stop is not None
-            # Nothing drafted for this chunk: the other chunks (already paid for) still count.
-            end = request.offset + len(request.article.text)
-            return _Outcome(
-                draft=None,
-                warnings=[f"characters {request.offset:,}-{end:,} not summarized: {budget_stop}"],
-                budget_cut=True,
-            )
-        attempts = failure.attempts
-        raw = _raw_arguments(failure.completion)
-        if raw is None:
-            raise ExtractionError(f"the model returned no summary after {attempts} attempt(s)")
-        try:
-            draft = DraftSummary.model_validate_json(
-                raw, context=validation_context(request.article, lenient=True)
-            )
-        except ValidationError as err:
-            first = err.errors()[0]
-            where = ".".join(str(p) for p in first["loc"]) or "the summary"
-            raise ExtractionError(
-                f"the model's answer did not fit the schema after {attempts} attempt(s): "
-                f"{where}: {first['msg']}"
-            ) from None
-        reason = budget_stop or f"still invalid after {attempts} attempt(s)"
-        return _Outcome(
-            draft=draft, warnings=[f"{reason}; kept what is grounded"], budget_cut=budget_stop is not None
-        )
+                attempts.release()
+        return attempts.give_up()
 
     def _finish(self, job: _Job, outcomes: list[_Outcome], ledger: Ledger, started: float) -> Summary:
         parts = [
@@ -436,130 +322,6 @@ class Summarizer:
         if bad:
             raise AssertionError(f"internal error: spans do not match the article: {bad[:3]}")
         return summary
-
-    # -- clients --------------------------------------------------------------------
-
-    def _sync_client(self) -> instructor.Instructor:
-        with self._lock:
-            if self._client is None:
-                self._client = build_client(self.settings, self._transport)
-            return self._client
-
-    def _async_client_(self) -> instructor.AsyncInstructor:
-        loop = asyncio.get_running_loop()
-        with self._lock:
-            client = self._async_clients.get(loop)
-            if client is None:
-                client = build_async_client(self.settings, self._transport)
-                self._async_clients[loop] = client
-            return client
-
-
-@functools.cache
-def _response_model() -> type[DraftSummary]:
-    """DraftSummary wrapped for instructor once: wrapping it per call builds a new class each time."""
-    import instructor
-
-    wrapped: type[DraftSummary] = instructor.openai_schema(DraftSummary)
-    return wrapped
-
-
-def _raw_arguments(completion: Any) -> str | None:
-    """The JSON the model answered with: tool-call arguments, else the message text."""
-    try:
-        message = completion.choices[0].message
-    except (AttributeError, IndexError, TypeError):
-        return None
-    for call in message.tool_calls or []:
-        if call.function and call.function.arguments:
-            return str(call.function.arguments)
-    content = (message.content or "").strip()
-    if content.startswith("```"):
-        content = content.strip("`").removeprefix("json").strip()
-    return content or None
-
-
-def _provider_error(exc: BaseException, settings: Settings, request: _Request) -> Exception:
-    """A one-line error for a provider failure; never includes request headers or keys."""
-    import openai
-    from instructor.core.exceptions import IncompleteOutputException
-
-    own = _own_error(exc)
-    if own is not None:
-        return own
-    if isinstance(exc, IncompleteOutputException):
-        return ExtractionError(
-            f"the model's answer was cut off at its output limit ({request.max_tokens:,} tokens): "
-            "a model that rambles or loops; raise --max-output-tokens or use a stronger model"
-        )
-    if isinstance(exc, openai.AuthenticationError):
-        return ProviderError("the provider rejected the API key (HTTP 401): check OPENAI_API_KEY")
-    if isinstance(exc, openai.RateLimitError):
-        return ProviderError("rate limited by the provider (HTTP 429) and out of retries; try again later")
-    ledger = current_ledger()
-    if ledger is not None and ledger.deadline is not None and time.monotonic() >= ledger.deadline:
-        return TimeBudgetError(
-            f"time budget for this article ({settings.time_budget:g} s) ran out waiting for the model "
-            "(raise --time-budget, or use a faster model)"
-        )
-    if isinstance(exc, openai.APITimeoutError):
-        return ProviderError("the provider did not answer in time, retries exhausted (raise --timeout?)")
-    if isinstance(exc, openai.APIConnectionError):
-        if _caused_by(exc, httpx.RemoteProtocolError, httpx.ReadError):
-            return ProviderError("the connection to the provider broke mid-response, retries exhausted")
-        return ProviderError(
-            "cannot reach the provider: connection failed, retries exhausted (check --base-url)"
-        )
-    if isinstance(exc, openai.APIStatusError):
-        detail = _error_detail(exc, settings.api_key)
-        hint = ""
-        if exc.status_code in (400, 422, 500, 501) and settings.mode != "tools":
-            hint = f" (the server may not support --mode {settings.mode}; try --mode tools)"
-        return ProviderError(f"the provider answered HTTP {exc.status_code}{detail}{hint}")
-    if isinstance(exc, json.JSONDecodeError):
-        return ProviderError("the provider answered 200 with a body that is not valid JSON")
-    if isinstance(exc, IndexError | KeyError | TypeError):
-        return ProviderError(
-            f"the provider's answer is not a well-formed chat completion ({type(exc).__name__}: {exc})"
-        )
-    if isinstance(exc, AssertionError) and "Unable to generate a response" in str(exc):
-        # instructor's word for a refusal (message.refusal set instead of a tool call).
-        reason = str(exc).split("due to", 1)[-1].strip(" :")
-        return ExtractionError(f"the model refused to answer: {reason}")
-    return ExtractionError(f"the model's answer could not be used: {type(exc).__name__}: {exc}")
-
-
-def _caused_by(exc: BaseException, *types: type[BaseException]) -> bool:
-    current: BaseException | None = exc
-    while current is not None:
-        if isinstance(current, types):
-            return True
-        current = current.__cause__ or current.__context__
-    return False
-
-
-def _own_error(exc: BaseException) -> SummarizerError | None:
-    """Our own error, if one is in the chain (the SDK wraps what a transport raises)."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        if isinstance(current, SummarizerError):
-            return current
-        seen.add(id(current))
-        current = current.__cause__ or current.__context__
-    return None
-
-
-def _error_detail(exc: Any, secret: str | None) -> str:
-    """The provider's own error message, first line, with the key redacted (some servers echo it)."""
-    try:
-        message = str(json.loads(exc.response.text)["error"]["message"])
-    except (ValueError, KeyError, TypeError, AttributeError):
-        return ""
-    if secret:
-        message = message.replace(secret, "[REDACTED]")
-    lines = message.splitlines()
-    return f": {lines[0][:200]}" if lines else ""
 
 
 def summarize(text: str, settings: Settings | None = None) -> Summary:

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from summarizer.config import Settings
-from summarizer.transport import RetryPolicy
+from summarizer.llm.transport import RetryPolicy
 
 ROOT = Path(__file__).resolve().parent.parent
 CASE = "khamenei-moscow-exiles"

@@ -29,12 +29,12 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from summarizer.batch import RateLimiter, run_batch
-from summarizer.batch_io import BatchItem, ResultWriter, finished_ids, read_items, repair_tail
+from summarizer.batch.items import BatchItem, ResultWriter, finished_ids, read_items, repair_tail
+from summarizer.batch.runner import RateLimiter, run_batch
 from summarizer.cache import CACHE_FILE, default_cache_dir
 from summarizer.cli import app
 from summarizer.config import DEFAULT_MODEL, Settings
-from summarizer.pricing import DEFAULT_PRICES
+from summarizer.llm.pricing import DEFAULT_PRICES
 from summarizer.schema import Summary
 from summarizer.testing import FakeOpenAIServer, Reply
 

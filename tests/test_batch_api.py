@@ -18,14 +18,14 @@ import pytest
 from conftest import API_KEY, CASE, MISQUOTED_CLAIM, MODEL_SPELLING, ROOT, SleepRecorder
 from typer.testing import CliRunner
 
-from summarizer import batch_api
-from summarizer.batch_api import ArticleIndex, export_requests, import_results, missing_records
-from summarizer.batch_io import BatchItem, read_items
+from summarizer.batch import provider_api as batch_api
+from summarizer.batch.items import BatchItem, read_items
+from summarizer.batch.provider_api import ArticleIndex, export_requests, import_results, missing_records
 from summarizer.cache import SummaryCache
 from summarizer.cli import app
 from summarizer.config import Settings
 from summarizer.errors import ConfigError, InputError, ProviderError, SummarizerError
-from summarizer.golden import load_golden
+from summarizer.golden.compare import load_golden
 from summarizer.pipeline import Summarizer
 from summarizer.schema import Summary
 from summarizer.testing import Reply, ScriptedLLM, tool_call_completion

@@ -15,9 +15,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from summarizer.draft import DraftSummary, ProblemKind, describe, find_problems, validation_context
-from summarizer.grounding import Article
-from summarizer.resolve import Resolved, resolve, slug
+from summarizer.extract.draft import DraftSummary, ProblemKind, describe, find_problems, validation_context
+from summarizer.extract.grounding import Article
+from summarizer.extract.resolve import Resolved, resolve, slug
 from summarizer.schema import Summary
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -230,7 +230,7 @@ def test_429_without_retry_after_backs_off(
 def test_backoff_without_retry_after_is_exponential(
     article: str, fault_server: StartServer, reference_draft: dict[str, Any], sleeps: SleepRecorder
 ) -> None:
-    from summarizer.transport import RetryPolicy
+    from summarizer.llm.transport import RetryPolicy
 
     policy = RetryPolicy(max_retries=3, initial_delay=0.5, jitter=0, sleep=sleeps, async_sleep=sleeps.asleep)
     limited = Respond(429, {"error": {"message": "rate limited"}})

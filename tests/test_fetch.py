@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 
 from summarizer.cli import app
 from summarizer.errors import InputError, ProviderError
-from summarizer.fetch import MAX_BYTES, FetchedArticle, afetch_article, fetch_article, is_url
+from summarizer.inputs.url import MAX_BYTES, FetchedArticle, afetch_article, fetch_article, is_url
 from summarizer.pipeline import Summarizer
 from summarizer.schema import Summary
 from summarizer.testing import ScriptedLLM, tool_call_completion

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from summarizer.golden import PRF, diff, golden_text, load_golden, score, write_golden
+from summarizer.golden.compare import PRF, diff, golden_text, load_golden, score, write_golden
 from summarizer.schema import (
     Attribution,
     Claim,

@@ -1,4 +1,4 @@
-"""Unit tests for summarizer.grounding: locating quotes and names in an article."""
+"""Unit tests for summarizer.extract.grounding: locating quotes and names in an article."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from summarizer.grounding import Article, fold, mention_spans
+from summarizer.extract.grounding import Article, fold, mention_spans
 from summarizer.schema import Span
 
 SEED = Path(__file__).resolve().parents[1] / "fixtures/cases/khamenei-moscow-exiles/article.txt"

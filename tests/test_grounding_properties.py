@@ -1,4 +1,4 @@
-"""Property tests for summarizer.grounding: every span slices exactly out of the article."""
+"""Property tests for summarizer.extract.grounding: every span slices exactly out of the article."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import itertools
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from summarizer.grounding import Article, fold, mention_spans
+from summarizer.extract.grounding import Article, fold, mention_spans
 
 WHITESPACE = [" ", "  ", "\n", "\t", "\n\n", " \n ", "\u00a0", "\r\n"]
 QUOTES = {"'": "‘’‚‛′ʼ`´'", '"': '“”„‟″«»"'}

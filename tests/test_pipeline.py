@@ -20,8 +20,8 @@ from conftest import API_KEY, ARTICLE_SPELLING, MISQUOTED_CLAIM, MODEL_SPELLING,
 
 from summarizer.config import Settings
 from summarizer.errors import ExtractionError, InputError, ProviderError, SummarizerError
+from summarizer.outputs.render import to_json
 from summarizer.pipeline import Summarizer
-from summarizer.render import to_json
 from summarizer.schema import Summary, Usage
 from summarizer.testing import Reply, ScriptedLLM, rate_limited, tool_call_completion
 
@@ -643,7 +643,7 @@ def test_connection_error_message_does_not_contain_the_key(article: str, setting
 
 
 def test_misquote_fixture_is_a_real_misquote(article: str, misquoted_draft: dict[str, Any]) -> None:
-    from summarizer.grounding import Article
+    from summarizer.extract.grounding import Article
 
     quote = misquoted_draft["claims"][MISQUOTED_CLAIM]["quote"]
     assert Article(article).locate(quote) is None

@@ -55,7 +55,7 @@ def short(text: str, limit: int) -> str:
 
 def test_plugin_is_registered_as_a_pytest11_entry_point() -> None:
     [entry] = [e for e in entry_points(group="pytest11") if e.name == "summarizer"]
-    assert entry.value == "summarizer.pytest_plugin"
+    assert entry.value == "summarizer.golden.pytest_plugin"
 
 
 def test_plugin_is_active_in_this_session(pytestconfig: pytest.Config) -> None:

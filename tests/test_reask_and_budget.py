@@ -29,14 +29,14 @@ from conftest import MISQUOTED_CLAIM, MODEL_SPELLING
 from conftest import FakeOpenAIServer as TinyServer
 from typer.testing import CliRunner
 
-from summarizer.budget import max_output_tokens, projected_prompt_tokens
-from summarizer.chunking import chunk_article
 from summarizer.cli import app
 from summarizer.config import DEFAULT_MODEL, Settings
 from summarizer.errors import BudgetError, ConfigError
+from summarizer.extract.chunking import chunk_article
+from summarizer.extract.prompts import load_prompts
+from summarizer.llm.budget import max_output_tokens, projected_prompt_tokens
+from summarizer.llm.pricing import DEFAULT_PRICES, Price, load_prices
 from summarizer.pipeline import Summarizer
-from summarizer.pricing import DEFAULT_PRICES, Price, load_prices
-from summarizer.prompts import load_prompts
 from summarizer.schema import Summary, Usage
 from summarizer.testing import FakeOpenAIServer, Reply, ScriptedLLM, tool_call_completion
 

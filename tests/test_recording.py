@@ -25,13 +25,12 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from summarizer.cases import load_case, run_case
 from summarizer.cli import app
 from summarizer.config import Settings
 from summarizer.errors import ConfigError, SummarizerError
-from summarizer.golden import diff, load_golden
-from summarizer.pipeline import Summarizer
-from summarizer.recording import (
+from summarizer.golden.cases import load_case, run_case
+from summarizer.golden.compare import diff, load_golden
+from summarizer.llm.recording import (
     REDACTED,
     REPLAY_KEY,
     Cassette,
@@ -42,8 +41,9 @@ from summarizer.recording import (
     closest_difference,
     fingerprint,
 )
+from summarizer.llm.transport import RetryPolicy
+from summarizer.pipeline import Summarizer
 from summarizer.testing import ScriptedLLM, tool_call_completion
-from summarizer.transport import RetryPolicy
 
 ROOT = Path(__file__).resolve().parent.parent
 CASE_NAME = "khamenei-moscow-exiles"

@@ -35,9 +35,9 @@ from conftest import API_KEY
 from page_server import Page, PageServer, draft_for_text, news_page
 
 from summarizer.errors import ConfigError, ExtractionError
-from summarizer.fetch import fetch_article
+from summarizer.inputs.url import fetch_article
 from summarizer.pipeline import Summarizer
-from summarizer.slack_app import (
+from summarizer.slack.app import (
     WORKING,
     command_input,
     create_app,
@@ -45,7 +45,7 @@ from summarizer.slack_app import (
     message_input,
     slack_to_plain,
 )
-from summarizer.slack_blocks import validate_blocks
+from summarizer.slack.blocks import validate_blocks
 from summarizer.testing import FakeOpenAIServer, Reply
 
 BOT_TOKEN = "xoxb-test-1234567890-SECRETBOTTOKEN"

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from summarizer.schema import Attribution, Claim, Entity, EntityType, Meta, Source, SourceKind, Span, Summary
-from summarizer.slack_blocks import (
+from summarizer.slack.blocks import (
     MAX_BLOCKS,
     MAX_HEADER,
     MAX_MESSAGE_TEXT,

@@ -11,7 +11,7 @@ from summarizer.cli import llm_options as opt
 from summarizer.cli.running import run_guarded
 
 if TYPE_CHECKING:
-    from summarizer.batch import BatchReport
+    from summarizer.batch.runner import BatchReport
 
 INTERRUPTED = 130
 
@@ -56,7 +56,7 @@ def batch_command(
     options = dict(locals())  # the parameters, before anything else is defined
 
     def body() -> int:
-        from summarizer.batch_io import finished_ids, read_items
+        from summarizer.batch.items import finished_ids, read_items
 
         if not source.exists():
             from summarizer.errors import InputError
@@ -73,7 +73,7 @@ def batch_command(
         )
         if budget_usd is not None:
             from summarizer.errors import ConfigError
-            from summarizer.pricing import price_for
+            from summarizer.llm.pricing import price_for
 
             if price_for(summarizer.settings.model, summarizer.prices) is None:
                 raise ConfigError(
@@ -103,7 +103,7 @@ def batch_command(
 
 
 def _count(source: Path) -> int:
-    from summarizer.batch_io import ARTICLE_SUFFIXES
+    from summarizer.batch.items import ARTICLE_SUFFIXES
 
     if source.is_dir():
         return sum(1 for p in source.rglob("*") if p.is_file() and p.suffix.lower() in ARTICLE_SUFFIXES)
@@ -119,8 +119,8 @@ def _run(items, summarizer, output: Path, *, skip, total, concurrency, rpm, tpm,
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from summarizer.batch import RateLimiter, run_batch
-    from summarizer.batch_io import ResultWriter
+    from summarizer.batch.items import ResultWriter
+    from summarizer.batch.runner import RateLimiter, run_batch
 
     writer = ResultWriter(output)
     show = show_progress and sys.stderr.isatty()

@@ -13,7 +13,7 @@ from summarizer.cli.running import run_guarded
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from summarizer.batch_io import BatchItem
+    from summarizer.batch.items import BatchItem
 
 
 def batch_export_command(
@@ -31,8 +31,8 @@ def batch_export_command(
     """Write one Batch API request per article: exactly what a live call would send. Sends nothing."""
 
     def body() -> int:
-        from summarizer.batch_api import export_requests
-        from summarizer.batch_io import read_items
+        from summarizer.batch.items import read_items
+        from summarizer.batch.provider_api import export_requests
         from summarizer.errors import InputError, SummarizerError
         from summarizer.pipeline import Summarizer
 
@@ -102,9 +102,9 @@ def batch_import_command(
     """
 
     def body() -> int:
-        from summarizer.batch import BatchReport
-        from summarizer.batch_api import ArticleIndex, import_results, missing_records, retry_line
-        from summarizer.batch_io import ResultWriter, finished_ids
+        from summarizer.batch.items import ResultWriter, finished_ids
+        from summarizer.batch.provider_api import ArticleIndex, import_results, missing_records, retry_line
+        from summarizer.batch.runner import BatchReport
         from summarizer.config import MODES
         from summarizer.errors import ConfigError, InputError
 

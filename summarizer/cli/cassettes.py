@@ -7,7 +7,7 @@ from pathlib import Path
 
 from summarizer.config import Settings
 from summarizer.errors import ConfigError
-from summarizer.recording import REPLAY_KEY, CassetteTransport, RecordMode, open_cassette
+from summarizer.llm.recording import REPLAY_KEY, CassetteTransport, RecordMode, open_cassette
 
 
 def cassette_option(

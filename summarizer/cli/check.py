@@ -28,7 +28,7 @@ def check_command(
     """Replay each case and compare with its golden: exit 0 only if every case matches."""
 
     def body() -> int:
-        from summarizer.cases import find_cases, load_case
+        from summarizer.golden.cases import find_cases, load_case
 
         if cases:
             selected = [load_case(p) for p in cases]
@@ -46,8 +46,8 @@ def check_command(
 
 
 def _check_cases(cases: list, *, update: bool, as_json: bool) -> int:  # type: ignore[type-arg]
-    from summarizer.cases import check_case
-    from summarizer.golden import write_golden
+    from summarizer.golden.cases import check_case
+    from summarizer.golden.compare import write_golden
 
     results = [check_case(case) for case in cases]
     if as_json:
@@ -100,16 +100,16 @@ def _check_cases(cases: list, *, update: bool, as_json: bool) -> int:  # type: i
 
 
 def _score_cases(cases: list, *, live: bool, min_f1: float, as_json: bool) -> int:  # type: ignore[type-arg]
-    from summarizer.cases import case_settings, run_case
     from summarizer.config import Settings
-    from summarizer.golden import load_golden, score
-    from summarizer.recording import RecordMode
+    from summarizer.golden.cases import case_settings, run_case
+    from summarizer.golden.compare import load_golden, score
+    from summarizer.llm.recording import RecordMode
 
     rows = []
     for case in cases:
         if live:
+            from summarizer.inputs.files import read_article
             from summarizer.pipeline import Summarizer
-            from summarizer.reading import read_article
 
             settings = case_settings(case, Settings.from_env())
             summary = Summarizer(settings).summarize(read_article(str(case.article_path)))
@@ -143,7 +143,7 @@ def score_command(
         from pydantic import ValidationError
 
         from summarizer.errors import InputError
-        from summarizer.golden import score
+        from summarizer.golden.compare import score
         from summarizer.schema import Summary
 
         def load(path: Path) -> Summary:

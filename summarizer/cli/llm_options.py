@@ -132,7 +132,7 @@ def build_settings(
     seed: int | None = None,
 ) -> Settings:
     from summarizer.config import Settings
-    from summarizer.llm import for_provider
+    from summarizer.llm.client import for_provider
 
     settings = Settings.from_env(
         model=model,
@@ -168,8 +168,8 @@ def build_summarizer(
 
     from summarizer.cache import SummaryCache
     from summarizer.cli.cassettes import cassette_option
+    from summarizer.llm.pricing import DEFAULT_PRICES, load_prices
     from summarizer.pipeline import Summarizer
-    from summarizer.pricing import DEFAULT_PRICES, load_prices
 
     pricing = pricing or (
         Path(os.environ["SUMMARIZER_PRICING"]) if os.environ.get("SUMMARIZER_PRICING") else None
@@ -177,7 +177,7 @@ def build_summarizer(
     prices = load_prices(pricing) if pricing else DEFAULT_PRICES
     settings, transport = cassette_option(settings, record, replay, replay_or_record)
     if settings.provider == "local" and settings.model_path is not None and replay is None:
-        from summarizer.local import BUNDLED_MODEL_FILE, BUNDLED_MODEL_NOTICE
+        from summarizer.llm.local import BUNDLED_MODEL_FILE, BUNDLED_MODEL_NOTICE
 
         if settings.model_path.name == BUNDLED_MODEL_FILE:
             typer.echo(f"summarizer: note: {BUNDLED_MODEL_NOTICE}", err=True)

@@ -63,7 +63,7 @@ def serve_command(
         import os
 
         from summarizer.errors import ConfigError
-        from summarizer.slack_app import _require_bolt
+        from summarizer.slack.app import _require_bolt
 
         _require_bolt()
         wanted = ["SLACK_BOT_TOKEN", "SLACK_APP_TOKEN" if socket_mode else "SLACK_SIGNING_SECRET"]
@@ -77,7 +77,7 @@ def serve_command(
         summarizer = opt.build_summarizer(settings, no_cache=no_cache, pricing=pricing)
         if not debug:
             logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-        from summarizer.slack_app import create_app, create_web_app, run_socket_mode
+        from summarizer.slack.app import create_app, create_web_app, run_socket_mode
 
         app = create_app(
             summarizer,
@@ -110,7 +110,7 @@ def _check_llm(settings: object) -> None:
     """Fail at start, not at the first request, when no model can be called (no API key, bad mode)."""
     from summarizer.config import MODES, Settings
     from summarizer.errors import ConfigError
-    from summarizer.llm import require_credentials
+    from summarizer.llm.client import require_credentials
 
     assert isinstance(settings, Settings)
     require_credentials(settings)

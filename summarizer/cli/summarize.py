@@ -51,10 +51,10 @@ def summarize_command(
 
     def body() -> None:
         from summarizer.cli.running import fail
-        from summarizer.fetch import fetch_article, is_url
-        from summarizer.output import write_atomic
-        from summarizer.reading import read_article
-        from summarizer.render import FORMATS, to_json, to_markdown
+        from summarizer.inputs.files import read_article
+        from summarizer.inputs.url import fetch_article, is_url
+        from summarizer.outputs.atomic import write_atomic
+        from summarizer.outputs.render import FORMATS, to_json, to_markdown
 
         if output_format not in FORMATS:
             fail(f"unknown format {output_format!r}: choose one of {', '.join(FORMATS)}", 2)
@@ -89,8 +89,8 @@ def _show_table(summary: object, output: Path | None) -> None:
 
     from rich.console import Console
 
-    from summarizer.output import write_atomic
-    from summarizer.render import to_table
+    from summarizer.outputs.atomic import write_atomic
+    from summarizer.outputs.render import to_table
     from summarizer.schema import Summary
 
     assert isinstance(summary, Summary)

@@ -13,8 +13,8 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-from summarizer.draft import DraftEntity, DraftSummary
-from summarizer.grounding import Article, fold, mention_spans
+from summarizer.extract.draft import DraftEntity, DraftSummary
+from summarizer.extract.grounding import Article, fold, mention_spans
 from summarizer.schema import Claim, Entity, Source, Span
 
 

@@ -15,6 +15,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from summarizer.errors import ExtractionError
+from summarizer.extract.draft import DraftSummary, validation_context
+from summarizer.extract.grounding import Article
+
 DRAFT_TURN = "Here is the summary."
 INTRO = (
     "Your summary cannot be accepted yet. Call the function again with the complete summary, "
@@ -62,3 +66,21 @@ def reask_messages(completion: Any, error: BaseException) -> list[dict[str, Any]
         }
         return [assistant, *({"role": "tool", "tool_call_id": call.id, "content": text} for call in calls)]
     return [{"role": "assistant", "content": message.content or ""}, {"role": "user", "content": text}]
+
+
+def salvage(raw: str | None, article: Article, attempts: int) -> DraftSummary:
+    """Out of re-asks: the last draft, validated leniently, so that what is grounded can be kept.
+
+    Lenient validation keeps ungrounded claims for ``resolve`` to drop one by one with a warning;
+    a draft that does not even fit the schema is an error.
+    """
+    if raw is None:
+        raise ExtractionError(f"the model returned no summary after {attempts} attempt(s)")
+    try:
+        return DraftSummary.model_validate_json(raw, context=validation_context(article, lenient=True))
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "the summary"
+        raise ExtractionError(
+            f"the model's answer did not fit the schema after {attempts} attempt(s): {where}: {first['msg']}"
+        ) from None

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from summarizer.errors import InputError
-from summarizer.reading import decode_article
+from summarizer.inputs.files import decode_article
 
 ARTICLE_SUFFIXES = (".txt", ".md")
 

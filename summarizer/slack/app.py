@@ -33,8 +33,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from summarizer.errors import ConfigError, SummarizerError
-from summarizer.fetch import afetch_article, is_url
-from summarizer.slack_blocks import clip, escape, fallback_text, summary_blocks
+from summarizer.inputs.url import afetch_article, is_url
+from summarizer.slack.blocks import clip, escape, fallback_text, summary_blocks
 
 if TYPE_CHECKING:
     from aiohttp import web

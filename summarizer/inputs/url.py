@@ -39,7 +39,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from summarizer.errors import InputError, ProviderError
-from summarizer.reading import check_article
+from summarizer.inputs.files import check_article
 
 MAX_BYTES = 5 * 1024 * 1024
 TIMEOUT = 20.0

@@ -43,11 +43,11 @@ def summarizer_case(request: pytest.FixtureRequest) -> Callable[[str | Path], Su
     update = bool(request.config.getoption("summarizer_update_goldens"))
 
     def check(case_dir: str | Path) -> Summary:
-        from summarizer.cases import load_case, run_case
         from summarizer.config import Settings
         from summarizer.errors import SummarizerError
-        from summarizer.golden import diff, load_golden, write_golden
-        from summarizer.recording import RecordMode
+        from summarizer.golden.cases import load_case, run_case
+        from summarizer.golden.compare import diff, load_golden, write_golden
+        from summarizer.llm.recording import RecordMode
 
         directory = Path(case_dir)
         if not directory.is_absolute():

@@ -56,7 +56,7 @@ def default_prompts_dir() -> Path:
     packaged = Path(str(resources.files("summarizer"))) / "_prompts"
     if packaged.is_dir():
         return packaged
-    return Path(__file__).resolve().parent.parent / "prompts"
+    return Path(__file__).resolve().parents[2] / "prompts"
 
 
 def load_prompts(directory: Path | None = None) -> PromptSet:

@@ -16,10 +16,10 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from summarizer.batch_io import BatchItem, ResultWriter
-from summarizer.budget import max_output_tokens
+from summarizer.batch.items import BatchItem, ResultWriter
 from summarizer.errors import InputError, SummarizerError
-from summarizer.models import PROMPT_OVERHEAD_TOKENS, estimate_tokens
+from summarizer.llm.budget import max_output_tokens
+from summarizer.llm.catalogue import PROMPT_OVERHEAD_TOKENS, estimate_tokens
 from summarizer.schema import Summary, Usage
 
 

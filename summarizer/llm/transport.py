@@ -13,13 +13,9 @@ inner one (an in-process fake, a cassette, the real network).
 
 from __future__ import annotations
 
-import asyncio
 import email.utils
 import json
-import random
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 
 import httpx
 from tenacity import (
@@ -31,31 +27,12 @@ from tenacity import (
     stop_after_attempt,
 )
 
+from summarizer.config import RetryPolicy
 from summarizer.errors import TimeBudgetError
-from summarizer.ledger import current_ledger
+from summarizer.llm.ledger import current_ledger
 from summarizer.schema import Usage
 
 RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How transport faults are retried. ``max_retries`` counts resends after the first try."""
-
-    max_retries: int = 4
-    initial_delay: float = 0.5
-    max_delay: float = 20.0
-    # Retry-After is honoured up to this many seconds; a longer ask is cut to it.
-    max_retry_after: float = 60.0
-    jitter: float = 0.25
-    sleep: Callable[[float], None] = field(default=time.sleep, compare=False)
-    async_sleep: Callable[[float], Awaitable[None]] = field(default=asyncio.sleep, compare=False)
-
-    def delay(self, retry_number: int, retry_after: float | None) -> float:
-        if retry_after is not None:
-            return min(max(retry_after, 0.0), self.max_retry_after)
-        backoff = min(self.max_delay, self.initial_delay * 2 ** (retry_number - 1))
-        return backoff * (1 + random.uniform(-self.jitter, self.jitter))
 
 
 def retry_after_seconds(response: httpx.Response) -> float | None:

@@ -21,7 +21,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationInfo, field_validator, model_validator
 
-from summarizer.grounding import Article
+from summarizer.extract.grounding import Article
 from summarizer.schema import Attribution, EntityType, SourceKind
 
 

@@ -19,9 +19,9 @@ from typing import Any
 
 from summarizer.config import Settings
 from summarizer.errors import ConfigError, SummarizerError
-from summarizer.golden import diff, load_golden
-from summarizer.reading import read_article
-from summarizer.recording import CASSETTE_FILE, REPLAY_KEY, RecordMode, open_cassette
+from summarizer.golden.compare import diff, load_golden
+from summarizer.inputs.files import read_article
+from summarizer.llm.recording import CASSETTE_FILE, REPLAY_KEY, RecordMode, open_cassette
 from summarizer.schema import Summary
 
 ARTICLE_FILE = "article.txt"

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from summarizer.grounding import Article, fold, mention_spans
-from summarizer.resolve import Resolved, slug, unique_id
+from summarizer.extract.grounding import Article, fold, mention_spans
+from summarizer.extract.resolve import Resolved, slug, unique_id
 from summarizer.schema import Claim, Entity, Source, Span
 
 

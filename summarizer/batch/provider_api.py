@@ -35,13 +35,13 @@ from typing import Any, BinaryIO
 
 import httpx
 
-from summarizer.batch import error_record, success_record
-from summarizer.batch_io import ARTICLE_SUFFIXES, BatchItem, read_items
+from summarizer.batch.items import ARTICLE_SUFFIXES, BatchItem, read_items
+from summarizer.batch.runner import error_record, success_record
 from summarizer.config import Settings
 from summarizer.errors import ConfigError, ExtractionError, InputError, ProviderError, SummarizerError
+from summarizer.inputs.files import decode_article
+from summarizer.llm.recording import REPLAY_KEY
 from summarizer.pipeline import Summarizer
-from summarizer.reading import decode_article
-from summarizer.recording import REPLAY_KEY
 
 BATCH_URL = "/v1/chat/completions"
 

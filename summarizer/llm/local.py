@@ -25,7 +25,7 @@ from typing import Any
 import httpx
 
 from summarizer.errors import ConfigError
-from summarizer.ledger import current_ledger
+from summarizer.llm.ledger import current_ledger
 
 BUNDLED_MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 BUNDLED_MODEL_NOTICE = (

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from summarizer.grounding import fold
-from summarizer.output import write_atomic
+from summarizer.extract.grounding import fold
+from summarizer.outputs.atomic import write_atomic
 from summarizer.schema import Claim, Entity, Source, Summary
 
 

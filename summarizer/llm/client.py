@@ -7,6 +7,10 @@ conversation), and neither loop runs inside the other blindly.
 
 from __future__ import annotations
 
+import asyncio
+import functools
+import threading
+import weakref
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -14,10 +18,12 @@ import httpx
 
 from summarizer.config import DEFAULT_MODEL, Settings
 from summarizer.errors import ConfigError
-from summarizer.transport import AsyncRetryTransport, RetryTransport
+from summarizer.llm.transport import AsyncRetryTransport, RetryTransport
 
 if TYPE_CHECKING:
     import instructor
+
+    from summarizer.extract.draft import DraftSummary
 
 # Local OpenAI-compatible servers accept any key; the SDK insists on one.
 _NO_KEY = "no-key-needed"
@@ -36,7 +42,7 @@ IN_PROCESS_URL = "http://in-process.invalid/v1"
 def for_provider(settings: Settings) -> Settings:
     """Fill in what the provider implies: the local model's file, name and context size."""
     if settings.provider_name == "local":
-        from summarizer.local import DEFAULT_CONTEXT, bundled_model_path
+        from summarizer.llm.local import DEFAULT_CONTEXT, bundled_model_path
 
         model_path = settings.model_path
         if model_path is None and settings.model == DEFAULT_MODEL:
@@ -59,9 +65,9 @@ def for_provider(settings: Settings) -> Settings:
 def network_transport(settings: Settings) -> httpx.BaseTransport:
     """What actually answers requests for these settings: the network, or a local model."""
     if settings.provider_name == "local":
-        from summarizer.local import LlamaTransport  # noqa: I001  (the extra may be absent)
+        from summarizer.llm.local import LlamaTransport  # noqa: I001  (the extra may be absent)
 
-        from summarizer.local import DEFAULT_CONTEXT, bundled_model_path
+        from summarizer.llm.local import DEFAULT_CONTEXT, bundled_model_path
 
         return LlamaTransport(
             settings.model_path or bundled_model_path(),
@@ -156,3 +162,46 @@ def sampling_kwargs(settings: Settings, max_tokens: int) -> dict[str, Any]:
     if settings.seed is not None:
         kwargs["seed"] = settings.seed
     return kwargs
+
+
+class Clients:
+    """A ``Summarizer``'s clients, built on first use: one sync client, and one async client per loop.
+
+    An async client's connection pool belongs to the event loop it first ran on: keeping one per
+    loop lets successive ``asyncio.run()`` calls each get a working one.
+    """
+
+    def __init__(self, settings: Settings, transport: AnyTransport | None) -> None:
+        self.settings = settings
+        self.transport = transport
+        self._lock = threading.Lock()
+        self._sync: instructor.Instructor | None = None
+        self._async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, instructor.AsyncInstructor] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def sync(self) -> instructor.Instructor:
+        with self._lock:
+            if self._sync is None:
+                self._sync = build_client(self.settings, self.transport)
+            return self._sync
+
+    def async_(self) -> instructor.AsyncInstructor:
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            client = self._async.get(loop)
+            if client is None:
+                client = build_async_client(self.settings, self.transport)
+                self._async[loop] = client
+            return client
+
+
+@functools.cache
+def response_model() -> type[DraftSummary]:
+    """DraftSummary wrapped for instructor once: wrapping it per call builds a new class each time."""
+    import instructor
+
+    from summarizer.extract.draft import DraftSummary
+
+    wrapped: type[DraftSummary] = instructor.openai_schema(DraftSummary)
+    return wrapped

@@ -29,7 +29,7 @@ import httpx
 
 from summarizer.config import Settings
 from summarizer.errors import ConfigError, SummarizerError
-from summarizer.output import write_atomic
+from summarizer.outputs.atomic import write_atomic
 
 CASSETTE_VERSION = 1
 CASSETTE_FILE = "cassette.json"
@@ -305,7 +305,7 @@ def _first_change(now: Any, then: Any) -> str:
 
 def open_cassette(directory: Path, mode: RecordMode, settings: Settings) -> CassetteTransport:
     """The cassette transport for ``directory/cassette.json``, wired to the network when recording."""
-    from summarizer.llm import async_network_transport, network_transport
+    from summarizer.llm.client import async_network_transport, network_transport
 
     path = directory / CASSETTE_FILE
     if mode is RecordMode.REPLAY:
