@@ -39,7 +39,7 @@ from summarizer.llm.client import AnyTransport, Clients, for_provider, response_
 from summarizer.llm.ledger import Ledger, open_ledger
 from summarizer.llm.pricing import DEFAULT_PRICES, Price, cost_usd
 from summarizer.llm.provider_errors import DraftFailure, draft_failure, provider_error, raw_arguments
-from summarizer.schema import Meta, Summary
+from summarizer.schema import Meta, Provenance, Summary
 
 if TYPE_CHECKING:
     pass
@@ -64,6 +64,7 @@ class _Request:
 class _Job:
     article: Article
     requests: list[_Request]
+    provenance: Provenance
 
 
 @dataclass(frozen=True)
@@ -155,8 +156,9 @@ class Summarizer:
 
     # -- public API -----------------------------------------------------------------
 
-    def summarize(self, text: str) -> Summary:
-        job = self._prepare(text)
+    def summarize(self, text: str, *, provenance: Provenance | None = None) -> Summary:
+        """The summary of ``text``; ``provenance`` (URL, title, ...) is carried into the result."""
+        job = self._prepare(text, provenance)
         started = time.perf_counter()
         cached = self._cached(job, started)
         if cached is not None:
@@ -168,8 +170,8 @@ class Summarizer:
             outcomes = [self._extract(request) for request in job.requests]
             return self._store(job, outcomes, self._finish(job, outcomes, ledger, started))
 
-    async def asummarize(self, text: str) -> Summary:
-        job = self._prepare(text)
+    async def asummarize(self, text: str, *, provenance: Provenance | None = None) -> Summary:
+        job = self._prepare(text, provenance)
         started = time.perf_counter()
         cached = self._cached(job, started)
         if cached is not None:
@@ -199,7 +201,9 @@ class Summarizer:
         hit = self.cache.get(self._cache_key(job))
         if hit is None or hit.meta is None:
             return None
-        return as_cache_hit(hit, time.perf_counter() - started)
+        return as_cache_hit(hit, time.perf_counter() - started).model_copy(
+            update={"provenance": job.provenance}
+        )
 
     def _store(self, job: _Job, outcomes: list[_Outcome], summary: Summary) -> Summary:
         # A summary cut short by a budget is not the answer for this article: do not keep it.
@@ -219,7 +223,7 @@ class Summarizer:
 
     # -- steps ----------------------------------------------------------------------
 
-    def _prepare(self, text: str) -> _Job:
+    def _prepare(self, text: str, provenance: Provenance | None) -> _Job:
         text = check_article(text)
         chunk_tokens = chunk_tokens_for(text, self.settings)
         whole = Article(text)
@@ -234,7 +238,7 @@ class Summarizer:
                     max_tokens=max_output_tokens(piece, self.settings.max_output_tokens),
                 )
             )
-        return _Job(article=whole, requests=requests)
+        return _Job(article=whole, requests=requests, provenance=Provenance.of(text, provenance))
 
     def _create_kwargs(self, request: _Request, messages: list[dict[str, Any]]) -> dict[str, Any]:
         return {
@@ -315,6 +319,7 @@ class Summarizer:
             entities=resolved.entities,
             sources=resolved.sources,
             claims=resolved.claims,
+            provenance=job.provenance,
             meta=meta,
         )
         # The contract, checked rather than trusted: every offset slices out of the article.
@@ -324,10 +329,14 @@ class Summarizer:
         return summary
 
 
-def summarize(text: str, settings: Settings | None = None) -> Summary:
+def summarize(
+    text: str, settings: Settings | None = None, *, provenance: Provenance | None = None
+) -> Summary:
     """Summarize one article with a one-off ``Summarizer`` (build one and reuse it for many)."""
-    return Summarizer(settings).summarize(text)
+    return Summarizer(settings).summarize(text, provenance=provenance)
 
 
-async def asummarize(text: str, settings: Settings | None = None) -> Summary:
-    return await Summarizer(settings).asummarize(text)
+async def asummarize(
+    text: str, settings: Settings | None = None, *, provenance: Provenance | None = None
+) -> Summary:
+    return await Summarizer(settings).asummarize(text, provenance=provenance)

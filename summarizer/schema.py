@@ -11,12 +11,16 @@ Every ``Span`` (an evidence quote or an entity mention) satisfies
 
 from __future__ import annotations
 
+import hashlib
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-SCHEMA_VERSION = "1.0"
+# 1.1: Claim.evidence gains ``fragments`` (a quote with an ellipsis or a bracketed insertion,
+# grounded piece by piece); Summary gains ``provenance`` (where the text came from, and its hash).
+# Both are additions: a 1.0 reader that ignores unknown fields reads 1.1.
+SCHEMA_VERSION = "1.1"
 
 
 class EntityType(StrEnum):
@@ -61,6 +65,53 @@ class Span(_Model):
         return self
 
 
+class Evidence(Span):
+    """A claim's verbatim evidence.
+
+    ``text``/``start``/``end`` are always one verbatim passage of the article. When the model
+    quoted it with an ellipsis or a bracketed insertion, ``fragments`` are the pieces it actually
+    quoted, in order, each a verbatim ``Span`` inside ``[start:end]``; empty for a plain quote.
+    """
+
+    fragments: list[Span] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _fragments_inside(self) -> Evidence:
+        last = self.start
+        for fragment in self.fragments:
+            if fragment.start < last or fragment.end > self.end:
+                raise ValueError(
+                    f"fragment [{fragment.start}:{fragment.end}] is out of order or outside "
+                    f"the evidence [{self.start}:{self.end}]"
+                )
+            last = fragment.end
+        return self
+
+
+class Provenance(_Model):
+    """Where the summarized text came from. ``sha256`` is of the exact text the model was given."""
+
+    sha256: str = Field(
+        "", description="hex SHA-256 of the exact text summarized (UTF-8); set by the pipeline"
+    )
+    url: str | None = Field(None, description="the URL asked for")
+    final_url: str | None = Field(None, description="the URL after redirects")
+    path: str | None = Field(None, description="the file read, as given")
+    title: str | None = None
+    author: str | None = None
+    published: str | None = Field(None, description="publication date as the page gives it (ISO 8601)")
+    site_name: str | None = None
+    fetched_at: str | None = Field(
+        None, description="when the page was fetched (ISO 8601, UTC); ignored by content comparisons"
+    )
+
+    @classmethod
+    def of(cls, text: str, given: Provenance | None = None) -> Provenance:
+        """``given`` (or none) with ``sha256`` set to the hash of ``text``, the text summarized."""
+        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        return given.model_copy(update={"sha256": digest}) if given is not None else cls(sha256=digest)
+
+
 class Entity(_Model):
     id: str
     name: str
@@ -86,7 +137,15 @@ class Claim(_Model):
     attribution: Attribution
     hedged: bool = False
     entity_ids: list[str] = Field(default_factory=list)
-    evidence: Span
+    evidence: Evidence
+
+    @field_validator("evidence", mode="before")
+    @classmethod
+    def _plain_span_is_evidence(cls, value: Any) -> Any:
+        # 1.0 code built claims with a plain Span: it is still a valid (unfragmented) evidence.
+        if isinstance(value, Span) and not isinstance(value, Evidence):
+            return {"text": value.text, "start": value.start, "end": value.end}
+        return value
 
 
 class Usage(_Model):
@@ -134,6 +193,7 @@ class Summary(_Model):
     entities: list[Entity] = Field(default_factory=list)
     sources: list[Source] = Field(default_factory=list)
     claims: list[Claim] = Field(default_factory=list)
+    provenance: Provenance | None = None
     meta: Meta | None = None
 
     @model_validator(mode="after")
@@ -153,10 +213,15 @@ class Summary(_Model):
 
     def content(self) -> dict[str, Any]:
         """The content as plain JSON data, without ``meta``: what golden fixtures compare."""
-        return self.model_dump(mode="json", exclude={"meta"})
+        return self.model_dump(mode="json", exclude={"meta": True, "provenance": {"fetched_at"}})
 
     def spans(self) -> list[Span]:
-        return [m for e in self.entities for m in e.mentions] + [c.evidence for c in self.claims]
+        """Every span that must slice out of the article: mentions, evidence and its fragments."""
+        return [
+            *(m for e in self.entities for m in e.mentions),
+            *(c.evidence for c in self.claims),
+            *(f for c in self.claims for f in c.evidence.fragments),
+        ]
 
     def check_offsets(self, article: str) -> list[str]:
         """Every span that does not slice exactly out of ``article`` (empty when all do)."""

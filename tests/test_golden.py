@@ -10,6 +10,7 @@ import pytest
 
 from summarizer.golden.compare import PRF, diff, golden_text, load_golden, score, write_golden
 from summarizer.schema import (
+    SCHEMA_VERSION,
     Attribution,
     Claim,
     Entity,
@@ -248,7 +249,7 @@ def test_long_statements_are_shortened_in_diff_lines(golden: Summary) -> None:
 
 
 def test_schema_version_change_is_reported(golden: Summary) -> None:
-    assert diff(golden, rebuilt(golden, schema_version="2.0")) == ["schema version 1.0 -> 2.0"]
+    assert diff(golden, rebuilt(golden, schema_version="2.0")) == [f"schema version {SCHEMA_VERSION} -> 2.0"]
 
 
 # -- golden files -----------------------------------------------------------------------------------------

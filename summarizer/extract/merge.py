@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from summarizer.extract.grounding import Article, fold, mention_spans
 from summarizer.extract.resolve import Resolved, slug, unique_id
-from summarizer.schema import Claim, Entity, Source, Span
+from summarizer.schema import Claim, Entity, Evidence, Source, Span
 
 
 def _key(name: str) -> str:
@@ -88,9 +88,7 @@ def merge_parts(parts: list[tuple[int, Resolved]], article: Article) -> Resolved
     seen: set[tuple[str, int, int]] = set()
     for index, (offset, part) in enumerate(parts):
         for claim in part.claims:
-            evidence = Span(
-                text=claim.evidence.text, start=claim.evidence.start + offset, end=claim.evidence.end + offset
-            )
+            evidence = _shifted(claim.evidence, offset)
             key = (_key(claim.statement), evidence.start, evidence.end)
             if key in seen:
                 continue
@@ -139,3 +137,13 @@ def _find_group(groups: list[_EntityGroup], entity: Entity) -> _EntityGroup | No
         }:
             return group
     return None
+
+
+def _shifted(evidence: Evidence, offset: int) -> Evidence:
+    """A chunk's evidence (and its fragments) moved to offsets in the whole article."""
+    return Evidence(
+        text=evidence.text,
+        start=evidence.start + offset,
+        end=evidence.end + offset,
+        fragments=[Span(text=f.text, start=f.start + offset, end=f.end + offset) for f in evidence.fragments],
+    )

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from summarizer.extract.draft import DraftEntity, DraftSummary
 from summarizer.extract.grounding import Article, fold, mention_spans
-from summarizer.schema import Claim, Entity, Source, Span
+from summarizer.schema import Claim, Entity, Evidence, Source, Span
 
 
 @dataclass
@@ -109,7 +109,7 @@ def resolve(draft: DraftSummary, article: Article) -> Resolved:
                     attribution=draft_claim.attribution,
                     hedged=draft_claim.hedged,
                     entity_ids=claim_entity_ids,
-                    evidence=span,
+                    evidence=Evidence(text=span.text, start=span.start, end=span.end),
                 ),
             )
         )
