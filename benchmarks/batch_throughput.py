@@ -42,6 +42,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from results import write_section  # benchmarks/results.py: each script owns one section
+
 ROOT = Path(__file__).resolve().parent.parent
 ARTICLE_PATH = ROOT / "fixtures" / "cases" / "khamenei-moscow-exiles" / "article.txt"
 DRAFT_PATH = ROOT / "fixtures" / "references" / "khamenei-moscow-exiles.json"
@@ -368,18 +370,6 @@ def markdown(rows: list[tuple[str, str, str]]) -> str:
     return "\n".join(lines)
 
 
-def write_section(path: Path, body: str) -> None:
-    """Replace (or add) the Batch throughput section; leave every other section alone."""
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n"
-    section = f"{SECTION}\n\n{body.strip()}\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\s*$.*?(?=^## |\Z)", re.MULTILINE | re.DOTALL)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section + "\n", text, count=1).rstrip() + "\n"
-    else:
-        text = text.rstrip() + "\n\n" + section
-    path.write_text(text, encoding="utf-8")
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -541,7 +531,7 @@ def main() -> int:
         print(profile_text, file=output)
     print(output.getvalue())
     if not args.no_write:
-        write_section(args.results, output.getvalue())
+        write_section(SECTION, output.getvalue(), args.results)
         log(f"wrote the {SECTION!r} section of {args.results}")
     return 0
 

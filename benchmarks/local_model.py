@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from results import write_section  # benchmarks/results.py: each script owns one section
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTICLE = ROOT / "fixtures" / "cases" / "khamenei-moscow-exiles" / "article.txt"
@@ -322,20 +323,6 @@ def _tokens(path: Timing) -> str:
     return "/".join(str(n) for n in sorted(set(path.completion_tokens)))
 
 
-def write_section(section: str, path: Path = RESULTS) -> None:
-    """Replace this benchmark's section of RESULTS.md (or append it); other sections stay as they are."""
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n\n"
-    lines = text.splitlines(keepends=True)
-    start = next((i for i, line in enumerate(lines) if line.rstrip() == SECTION), None)
-    if start is None:
-        new = text.rstrip("\n") + "\n\n" + section
-    else:
-        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
-        rest = "".join(lines[end:])
-        new = "".join(lines[:start]) + section + ("\n" + rest if rest else "")
-    path.write_text(new.rstrip("\n") + "\n", encoding="utf-8")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=3, help="repetitions of each path (default 3)")
@@ -344,7 +331,7 @@ def main() -> None:
     section, _ = run(args.reps)
     print(section)
     if not args.no_write:
-        write_section(section)
+        write_section(SECTION, section.removeprefix(SECTION))
         print(f"wrote {RESULTS.relative_to(ROOT)}", file=sys.stderr)
 
 

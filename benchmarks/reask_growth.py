@@ -33,6 +33,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from results import write_section  # benchmarks/results.py: each script owns one section
+
 ROOT = Path(__file__).resolve().parent.parent
 ARTICLE_PATH = ROOT / "fixtures" / "cases" / "khamenei-moscow-exiles" / "article.txt"
 DRAFT_PATH = ROOT / "fixtures" / "references" / "khamenei-moscow-exiles.json"
@@ -260,20 +262,6 @@ def run() -> str:
     return "\n".join(lines)
 
 
-def write_section(section: str, path: Path = RESULTS) -> None:
-    """Replace this benchmark's section of RESULTS.md (or append it); other sections stay as they are."""
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n\n"
-    lines = text.splitlines(keepends=True)
-    start = next((i for i, line in enumerate(lines) if line.rstrip() == SECTION), None)
-    if start is None:
-        new = text.rstrip("\n") + "\n\n" + section
-    else:
-        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
-        rest = "".join(lines[end:])
-        new = "".join(lines[:start]) + section + ("\n" + rest if rest else "")
-    path.write_text(new.rstrip("\n") + "\n", encoding="utf-8")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md alone")
@@ -285,7 +273,7 @@ def main() -> None:
     section = run()
     print(section)
     if not args.no_write:
-        write_section(section)
+        write_section(SECTION, section.removeprefix(SECTION))
         print(f"wrote the {SECTION!r} section of {RESULTS.relative_to(ROOT)}", file=sys.stderr)
 
 
