@@ -53,3 +53,21 @@ class ExtractionError(SummarizerError):
     """The model's answers could not be turned into a valid, grounded summary."""
 
     exit_code = 5
+
+
+class OutputError(SummarizerError):
+    """An output could not be written: a full disk, an I/O error, no permission (EX_IOERR)."""
+
+    exit_code = 74
+
+
+class OutputBusyError(OutputError):
+    """Another run is writing the same output; try again when it ends, or wait (EX_TEMPFAIL)."""
+
+    exit_code = 75
+
+
+def os_error_line(operation: str, path: object, exc: OSError) -> str:
+    """'cannot write out.jsonl: no space left on device' — the operation, the path, the OS's words."""
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    return f"cannot {operation} {path}: {reason[:1].lower()}{reason[1:]}"

@@ -18,12 +18,17 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from summarizer.errors import InputError
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
+
+from summarizer.errors import InputError, OutputBusyError, OutputError, os_error_line
 from summarizer.inputs.files import decode_article
 
 ARTICLE_SUFFIXES = (".txt", ".md")
@@ -133,21 +138,68 @@ def finished_ids(out: Path) -> set[str]:
 
 
 class ResultWriter:
-    """Appends whole lines; one ``os.write`` per record so a kill never leaves half a line."""
+    """Appends whole lines to ``out``, the only writer of it for as long as it is open.
 
-    def __init__(self, out: Path) -> None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        repair_tail(out)
-        self._fd = os.open(out, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    One ``os.write`` per record, so a kill never leaves half a line; a write that fails part
+    way (a full disk) is cut back to the last whole line and raised as an ``OutputError``
+    naming the file and the OS error. An exclusive lock on the file keeps a second run off it
+    (``OutputBusyError``, or with ``wait=True`` it waits its turn); the kernel drops the lock
+    when the process ends, however it ends, so a killed run never leaves a stale lock.
+    """
+
+    def __init__(self, out: Path, *, wait: bool = False, on_wait: Callable[[], None] | None = None) -> None:
+        self.path = out
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            self._fd = os.open(out, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise OutputError(os_error_line("write", out, exc)) from None
+        try:
+            _lock(self._fd, out, wait=wait, on_wait=on_wait)
+            # Only the lock holder may cut a torn tail: another run may be mid-line.
+            repair_tail(out)
+            self._size = os.fstat(self._fd).st_size
+        except OSError as exc:
+            os.close(self._fd)
+            raise OutputError(os_error_line("write", out, exc)) from None
+        except BaseException:
+            os.close(self._fd)
+            raise
 
     def write(self, record: dict[str, Any]) -> None:
         data = (json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
-        written = os.write(self._fd, data)
-        while written < len(data):  # only on exotic filesystems; keep the line whole anyway
-            written += os.write(self._fd, data[written:])
+        try:
+            written = os.write(self._fd, data)
+            while written < len(data):  # only on exotic filesystems; keep the line whole anyway
+                written += os.write(self._fd, data[written:])
+        except OSError as exc:
+            with contextlib.suppress(OSError):  # shrinking needs no space; if even that fails, resume cuts it
+                os.ftruncate(self._fd, self._size)
+            raise OutputError(os_error_line("write", self.path, exc)) from None
+        self._size += len(data)
         # No fsync per line: once write() returns, the line is in the kernel and survives the
         # process being killed; fsync at close covers an orderly end.
 
     def close(self) -> None:
-        os.fsync(self._fd)
-        os.close(self._fd)
+        try:
+            os.fsync(self._fd)
+        except OSError as exc:
+            raise OutputError(os_error_line("write", self.path, exc)) from None
+        finally:
+            os.close(self._fd)
+
+
+def _lock(fd: int, out: Path, *, wait: bool, on_wait: Callable[[], None] | None) -> None:
+    if fcntl is None:  # no flock (Windows): one writer per output is the user's to keep
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        if not wait:
+            raise OutputBusyError(
+                f"{out} is being written by another summarizer run; "
+                "wait for it to end, or pass --wait to start when it does"
+            ) from None
+        if on_wait is not None:
+            on_wait()
+        fcntl.flock(fd, fcntl.LOCK_EX)  # Ctrl-C interrupts this wait (KeyboardInterrupt)

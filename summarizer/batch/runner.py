@@ -6,6 +6,12 @@ input, so memory does not grow with the input. Each finished article is one
 appended line (see ``batch_io``); a failure is recorded and the batch goes on.
 Stopping (Ctrl-C, or a run budget) stops scheduling new articles, lets the ones
 in flight finish, and keeps everything written so far.
+
+An output that cannot be written (a full disk, an I/O error, no permission) is
+the run's end, not an article's failure: scheduling stops, the articles in
+flight finish (their answers still reach the cache), and the run reports the
+one error. Nothing waits on a worker that is gone: the producer's every wait
+also ends when the run stops.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from summarizer.batch.items import BatchItem, ResultWriter
-from summarizer.errors import InputError, SummarizerError
+from summarizer.errors import InputError, OutputError, SummarizerError
 from summarizer.llm.budget import max_output_tokens
 from summarizer.llm.catalogue import PROMPT_OVERHEAD_TOKENS, estimate_tokens
 from summarizer.schema import Summary, Usage
@@ -93,6 +99,9 @@ class BatchReport:
     reasks: int = 0
     stopped: str | None = None
     wall_s: float = 0.0
+    # Answers paid for whose line could not be written (the run ends with ``output_error``).
+    unwritten: int = 0
+    output_error: OutputError | None = None
 
     @property
     def processed(self) -> int:
@@ -110,8 +119,12 @@ class BatchReport:
             else:
                 self.cost_usd += cost
 
-    def add(self, summary: Summary) -> None:
-        self.succeeded += 1
+    def add(self, summary: Summary, *, written: bool = True) -> None:
+        """Count a summary's spending; ``written=False`` when its line could not be written."""
+        if written:
+            self.succeeded += 1
+        else:
+            self.unwritten += 1
         meta = summary.meta
         if meta is None:
             return
@@ -179,6 +192,20 @@ async def run_batch(
     queue: asyncio.Queue[BatchItem | None] = asyncio.Queue(maxsize=concurrency * 2)
     started = time.perf_counter()
 
+    async def offer(item: BatchItem | None) -> bool:
+        """Queue ``item``, unless the run stops first (then the workers may be gone: never wait on them)."""
+        if not queue.full():
+            queue.put_nowait(item)
+            return True
+        putting = asyncio.ensure_future(queue.put(item))
+        stopping = asyncio.ensure_future(stop.wait())
+        try:
+            await asyncio.wait((putting, stopping), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            putting.cancel()
+            stopping.cancel()
+        return putting.done() and not putting.cancelled()
+
     async def produce() -> None:
         try:
             for item in items:
@@ -187,19 +214,47 @@ async def run_batch(
                 if item.id in skip:
                     report.skipped += 1
                     continue
-                await queue.put(item)
+                if not await offer(item):
+                    break
         finally:
-            for _ in range(concurrency):
-                await queue.put(None)
+            await end_of_input()
+
+    async def end_of_input() -> None:
+        """One ``None`` per worker; once stopped, queued articles are dropped (not started) to make room."""
+        sent = 0
+        while sent < concurrency:
+            if stop.is_set():
+                while not queue.empty():
+                    queue.get_nowait()
+                for _ in range(concurrency):  # no await in between: nothing refills the queue
+                    queue.put_nowait(None)
+                return
+            if await offer(None):
+                sent += 1
 
     async def work() -> None:
-        while True:
-            item = await queue.get()
-            if item is None:
-                return
-            if stop.is_set():
-                continue  # drain: stopped articles are neither done nor failed, just not started
-            await summarize_one(item)
+        try:
+            while True:
+                item = await queue.get()
+                if item is None:
+                    return
+                if stop.is_set():
+                    continue  # drain: stopped articles are neither done nor failed, just not started
+                await summarize_one(item)
+        except BaseException:
+            stop.set()  # a worker that is gone must not leave the producer waiting for it
+            raise
+
+    def write(record: dict[str, Any]) -> bool:
+        try:
+            writer.write(record)
+        except OutputError as exc:
+            if report.output_error is None:
+                report.output_error = exc
+                report.stopped = "the output cannot be written"
+            stop.set()
+            return False
+        return True
 
     async def summarize_one(item: BatchItem) -> None:
         try:
@@ -209,11 +264,10 @@ async def run_batch(
                 await limiter.acquire(_estimated_request_tokens(item.text))
             summary = await summarizer.asummarize(item.text)
         except Exception as exc:  # one article's failure never stops the batch
-            writer.write(error_record(item, exc))
             report.add_failure(exc)
+            write(error_record(item, exc))
         else:
-            writer.write(success_record(item, summary))
-            report.add(summary)
+            report.add(summary, written=write(success_record(item, summary)))
         if budget_usd is not None and report.cost_usd >= budget_usd and not stop.is_set():
             report.stopped = f"run budget of ${budget_usd:g} reached"
             stop.set()
@@ -231,7 +285,9 @@ async def run_batch(
             task.cancel()
         report.wall_s = time.perf_counter() - started
     for outcome in outcomes:
-        if isinstance(outcome, BaseException):
+        if isinstance(outcome, asyncio.CancelledError) and stop.is_set():
+            report.stopped = report.stopped or "aborted"  # a second Ctrl-C cancelled the articles in flight
+        elif isinstance(outcome, BaseException):
             raise outcome
     if stop.is_set() and report.stopped is None:
         report.stopped = "interrupted"

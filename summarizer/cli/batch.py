@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -30,6 +31,9 @@ def batch_command(
     progress: Annotated[
         bool, typer.Option("--progress/--no-progress", help="Progress bar on stderr.")
     ] = True,
+    wait: Annotated[
+        bool, typer.Option("--wait", help="If another run is writing OUT, wait for it instead of refusing.")
+    ] = False,
     model: opt.Model = None,
     base_url: opt.BaseUrl = None,
     mode: opt.Mode = None,
@@ -56,7 +60,7 @@ def batch_command(
     options = dict(locals())  # the parameters, before anything else is defined
 
     def body() -> int:
-        from summarizer.batch.items import finished_ids, read_items
+        from summarizer.batch.items import ResultWriter, finished_ids, read_items
 
         if not source.exists():
             from summarizer.errors import InputError
@@ -80,26 +84,40 @@ def batch_command(
                     f"cannot hold --budget-usd: no price for {summarizer.settings.model} "
                     "(give one with --pricing)"
                 )
-        done = finished_ids(output)
-        total = _count(source)
-        report = _run(
-            read_items(source),
-            summarizer,
-            output,
-            skip=done,
-            total=total,
-            concurrency=concurrency,
-            rpm=rpm,
-            tpm=tpm,
-            budget_usd=budget_usd,
-            show_progress=progress,
-        )
+        # The lock comes first: what is already done is only known once no other run is adding to it.
+        writer = ResultWriter(output, wait=wait, on_wait=lambda: _waiting_for(output))
+        try:
+            done = finished_ids(output)
+            total = _count(source)
+            report = _run(
+                read_items(source),
+                summarizer,
+                writer,
+                skip=done,
+                total=total,
+                concurrency=concurrency,
+                rpm=rpm,
+                tpm=tpm,
+                budget_usd=budget_usd,
+                show_progress=progress,
+            )
+        except BaseException:
+            with contextlib.suppress(Exception):  # the error on its way out is the one to report
+                writer.close()
+            raise
+        writer.close()
         _print_report(report)
-        if report.stopped == "interrupted":
+        if report.output_error is not None:
+            raise report.output_error
+        if report.stopped in ("interrupted", "aborted"):
             return INTERRUPTED
         return 1 if report.failed else 0
 
     run_guarded(body, debug=debug)
+
+
+def _waiting_for(output: Path) -> None:
+    typer.echo(f"waiting for the other run writing {output} to end (Ctrl-C to give up)", err=True)
 
 
 def _count(source: Path) -> int:
@@ -111,18 +129,14 @@ def _count(source: Path) -> int:
         return sum(1 for line in handle if line.strip())
 
 
-def _run(items, summarizer, output: Path, *, skip, total, concurrency, rpm, tpm, budget_usd, show_progress):  # type: ignore[no-untyped-def]
+def _run(items, summarizer, writer, *, skip, total, concurrency, rpm, tpm, budget_usd, show_progress):  # type: ignore[no-untyped-def]
     import asyncio
-    import contextlib
-    import signal
     import sys
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from summarizer.batch.items import ResultWriter
     from summarizer.batch.runner import RateLimiter, run_batch
 
-    writer = ResultWriter(output)
     show = show_progress and sys.stderr.isatty()
     bar = Progress(
         TextColumn("[bold]summarizing"),
@@ -143,20 +157,19 @@ def _run(items, summarizer, output: Path, *, skip, total, concurrency, rpm, tpm,
     async def main() -> BatchReport:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
-        presses = 0
+        this = asyncio.current_task()
 
-        def interrupt() -> None:
-            nonlocal presses
-            presses += 1
+        def interrupt(presses: int) -> None:
             if presses == 1:
                 typer.echo("\nstopping after the articles in flight (Ctrl-C again to abort them)", err=True)
                 stop.set()
             else:
+                typer.echo("aborting the articles in flight (Ctrl-C again to quit at once)", err=True)
+                stop.set()
                 for pending in asyncio.all_tasks(loop):
-                    pending.cancel()
+                    if pending is not this:  # this one reports what was done
+                        pending.cancel()
 
-        with contextlib.suppress(NotImplementedError, RuntimeError):  # no signals off the main thread
-            loop.add_signal_handler(signal.SIGINT, interrupt)
         limiter = RateLimiter(rpm, tpm) if (rpm or tpm) else None
         started = loop.time()
 
@@ -164,23 +177,52 @@ def _run(items, summarizer, output: Path, *, skip, total, concurrency, rpm, tpm,
             report.wall_s = loop.time() - started
             on_progress(report)
 
-        return await run_batch(
-            items,
-            summarizer,
-            writer,
-            skip=skip,
-            concurrency=concurrency,
-            limiter=limiter,
-            stop=stop,
-            budget_usd=budget_usd,
-            on_progress=progress_hook,
-        )
+        with _ctrl_c(loop, interrupt):
+            return await run_batch(
+                items,
+                summarizer,
+                writer,
+                skip=skip,
+                concurrency=concurrency,
+                limiter=limiter,
+                stop=stop,
+                budget_usd=budget_usd,
+                on_progress=progress_hook,
+            )
+
+    with bar:
+        return asyncio.run(main())
+
+
+@contextlib.contextmanager
+def _ctrl_c(loop, interrupt):  # type: ignore[no-untyped-def]
+    """Ctrl-C: the first stops scheduling, the second aborts what is in flight, the third quits now.
+
+    A plain signal handler (not the event loop's) so that the third press works even when the
+    loop is stuck: it exits on the spot. Every line already written is whole (one write each).
+    """
+    import os
+    import signal
+
+    presses = 0
+
+    def on_sigint(signum: int, frame: object) -> None:
+        nonlocal presses
+        presses += 1
+        if presses >= 3:
+            os.write(2, b"\nsummarizer: quit; finished work is kept, re-run to continue\n")
+            os._exit(INTERRUPTED)
+        loop.call_soon_threadsafe(interrupt, presses)
 
     try:
-        with bar:
-            return asyncio.run(main())
+        previous = signal.signal(signal.SIGINT, on_sigint)
+    except ValueError:  # not the main thread: no signals to handle
+        yield
+        return
+    try:
+        yield
     finally:
-        writer.close()
+        signal.signal(signal.SIGINT, previous)
 
 
 def _print_report(report: BatchReport) -> None:
@@ -193,6 +235,8 @@ def _print_report(report: BatchReport) -> None:
         f"tokens: {report.usage.prompt_tokens:,} in, {report.usage.completion_tokens:,} out; cost {cost}",
         f"{report.reasks} re-ask(s), {report.transport_retries} transport retr(ies), {report.wall_s:.1f} s",
     ]
+    if report.unwritten:
+        lines.append(f"{report.unwritten} answer(s) paid for could not be written to the output")
     if report.stopped:
         lines.append(f"stopped: {report.stopped}; finished work is kept, re-run to continue")
     for line in lines:

@@ -116,6 +116,7 @@ def batch_import_command(
         if settings.mode not in MODES:  # before the results file is touched
             raise ConfigError(f"unknown mode {settings.mode!r}: choose one of {', '.join(MODES)}")
         summarizer = opt.build_summarizer(settings, no_cache=True, pricing=pricing)
+        writer = ResultWriter(output)  # the lock first: what is done is known once no one else writes
         done = finished_ids(output)
         report = BatchReport()
         answered: set[str] = set()
@@ -138,7 +139,6 @@ def batch_import_command(
                     report.failed += 1
                     failed[item_id] = None
 
-        writer = ResultWriter(output)
         try:
             for path in provider_outputs:
                 with path.open("rb") as handle:
