@@ -21,7 +21,7 @@ ALLOWED: dict[str, set[str]] = {
     "inputs": {"schema", "errors"},
     "outputs": {"schema", "errors"},
     "llm": {"schema", "errors", "config", "extract", "outputs"},  # outputs: atomic cassette writes
-    "cache": {"schema", "config"},
+    "cache": {"schema", "errors", "config"},  # errors: `cache info`/`clear` faults as one line
     "pipeline": {"schema", "errors", "config", "extract", "inputs", "llm", "cache"},
     "golden": {"schema", "errors", "config", "extract", "inputs", "llm", "outputs", "pipeline"},
     "batch": {"schema", "errors", "config", "extract", "inputs", "llm", "outputs", "cache", "pipeline"},

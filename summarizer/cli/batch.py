@@ -247,18 +247,28 @@ cache_app = typer.Typer(help="The summary cache (SUMMARIZER_CACHE_DIR, else the 
 
 
 @cache_app.command("info")
-def cache_info() -> None:
-    """Where the cache is and how many summaries it holds."""
-    from summarizer.cache import SummaryCache
+def cache_info(debug: opt.Debug = False) -> None:
+    """Where the cache is and how many summaries it holds (a corrupt file is moved aside)."""
 
-    cache = SummaryCache()
-    typer.echo(f"{cache.path}: {len(cache)} summaries")
+    def body() -> None:
+        from summarizer.cache import SummaryCache
+        from summarizer.cli.running import warn
+
+        cache = SummaryCache(on_warning=warn)
+        typer.echo(f"{cache.path}: {len(cache)} summaries")
+
+    run_guarded(body, debug=debug)
 
 
 @cache_app.command("clear")
-def cache_clear() -> None:
-    """Remove every cached summary."""
-    from summarizer.cache import SummaryCache
+def cache_clear(debug: opt.Debug = False) -> None:
+    """Remove every cached summary (a corrupt file is moved aside and a new one started)."""
 
-    cache = SummaryCache()
-    typer.echo(f"removed {cache.clear()} summaries from {cache.path}")
+    def body() -> None:
+        from summarizer.cache import SummaryCache
+        from summarizer.cli.running import warn
+
+        cache = SummaryCache(on_warning=warn)
+        typer.echo(f"removed {cache.clear()} summaries from {cache.path}")
+
+    run_guarded(body, debug=debug)

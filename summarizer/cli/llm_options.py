@@ -168,6 +168,7 @@ def build_summarizer(
 
     from summarizer.cache import SummaryCache
     from summarizer.cli.cassettes import cassette_option
+    from summarizer.cli.running import warn
     from summarizer.llm.pricing import DEFAULT_PRICES, load_prices
     from summarizer.pipeline import Summarizer
 
@@ -184,5 +185,8 @@ def build_summarizer(
     # Recording and replaying are about the exchange itself: a cache hit would skip it.
     use_cache = not no_cache and transport is None
     return Summarizer(
-        settings, transport=transport, cache=SummaryCache() if use_cache else None, prices=prices
+        settings,
+        transport=transport,
+        cache=SummaryCache(on_warning=warn) if use_cache else None,
+        prices=prices,
     )

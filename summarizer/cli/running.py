@@ -8,7 +8,7 @@ from typing import NoReturn
 
 import typer
 
-from summarizer.errors import SummarizerError
+from summarizer.errors import OutputError, SummarizerError, os_error_line
 
 INTERNAL_ERROR = 70  # EX_SOFTWARE
 
@@ -17,6 +17,11 @@ def fail(message: str, code: int) -> NoReturn:
     # One line, whatever the message carries (a model's refusal may hold line breaks).
     typer.echo(f"summarizer: error: {_redact(' '.join(message.split()))}", err=True)
     raise typer.Exit(code)
+
+
+def warn(message: str) -> None:
+    """A problem the run goes on despite (a cache it cannot use): one line on stderr."""
+    typer.echo(f"summarizer: warning: {_redact(' '.join(message.split()))}", err=True)
 
 
 class _RedactSecrets:
@@ -76,6 +81,15 @@ def run_guarded(body: Callable[[], int | None], *, debug: bool) -> None:
     except KeyboardInterrupt:
         typer.echo("summarizer: interrupted", err=True)
         raise typer.Exit(130) from None
+    except OSError as exc:
+        # A file fault nothing below caught: still the path and the OS's words, not a class name.
+        if debug:
+            _print_traceback()
+        if exc.filename is None:
+            fail(
+                f"internal error: {type(exc).__name__}: {exc} (run with --debug for details)", INTERNAL_ERROR
+            )
+        fail(os_error_line("use", exc.filename, exc), OutputError.exit_code)
     except Exception as exc:
         if debug:
             _print_traceback()

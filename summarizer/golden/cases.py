@@ -124,6 +124,10 @@ def check_case(case: Case) -> CaseResult:
         summary = run_case(case)
     except SummarizerError as exc:
         return CaseResult(case, error=str(exc))
+    except Exception as exc:  # a bug met by one case is that case's ERROR; the other cases still run
+        return CaseResult(
+            case, error=f"internal error replaying {case.directory}: {type(exc).__name__}: {exc}"
+        )
     if not case.golden_path.is_file():
         return CaseResult(case, summary=summary, golden_missing=True)
     try:

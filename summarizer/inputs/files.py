@@ -15,8 +15,8 @@ def decode_article(data: bytes, origin: str) -> str:
     """UTF-8 text from ``data`` (a leading BOM is dropped), or an ``InputError`` saying why not."""
     if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
         raise InputError(f"{origin} is UTF-16 text; save it as UTF-8 and try again")
-    if b"\x00" in data[:8192]:
-        raise InputError(f"{origin} looks like a binary file, not an article (it contains NUL bytes)")
+    if b"\x00" in data:  # anywhere, not just near the start: a NUL must never reach the model
+        raise InputError(_binary(origin, data.index(b"\x00")))
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -36,7 +36,14 @@ def looks_like_html(text: str) -> bool:
     return head.lstrip().lower().startswith("<!doctype html") or len(_HTML_MARKERS.findall(head)) >= 3
 
 
+def _binary(origin: str, offset: int) -> str:
+    return f"{origin} looks like a binary file, not an article (it contains a NUL byte at offset {offset})"
+
+
 def check_article(text: str, origin: str = "the article") -> str:
+    """Refuse what cannot be an article, however it arrived (file, JSONL field, web page, library call)."""
+    if "\x00" in text:
+        raise InputError(_binary(origin, text.index("\x00")))
     if not text.strip():
         raise InputError(f"{origin} is empty: there is no article to summarize")
     if looks_like_html(text):

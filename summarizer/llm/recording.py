@@ -85,6 +85,34 @@ class Interaction:
         )
 
 
+def _json_kind(value: Any) -> str:
+    kinds = {dict: "an object", list: "a list", str: "a string", bool: "a boolean", type(None): "null"}
+    return kinds.get(type(value), "a number")
+
+
+def _shape_problem(index: int, raw: Any) -> str | None:
+    """What is structurally wrong with ``interactions[index]``, or None: checked before any replay."""
+    where = f"interactions[{index}]"
+    if not isinstance(raw, dict):
+        return f"{where} is {_json_kind(raw)}, not an object"
+    expected = (("fingerprint", str), ("request", dict), ("response", dict))
+    for name, kind in expected:
+        if name not in raw:
+            return f'{where} has no "{name}"'
+        if not isinstance(raw[name], kind):
+            return f'{where}."{name}" is {_json_kind(raw[name])}, not {_json_kind(kind())}'
+    response = raw["response"]
+    if not isinstance(response.get("body"), dict):
+        return (
+            f'{where}.response has no "body" object'
+            if "body" not in response
+            else (f'{where}.response."body" is {_json_kind(response["body"])}, not an object')
+        )
+    if not isinstance(response.get("status", 200), int) or isinstance(response.get("status"), bool):
+        return f'{where}.response."status" is {_json_kind(response["status"])}, not a number'
+    return None
+
+
 @dataclass
 class Cassette:
     """An ordered list of interactions plus a statement of where they came from."""
@@ -100,15 +128,26 @@ class Cassette:
             raise ConfigError(f"no cassette at {path}") from None
         except (OSError, ValueError) as exc:
             raise ConfigError(f"cannot read cassette {path}: {exc}") from None
+        # The whole shape is checked here, so that a hand-edited or truncated cassette is one
+        # clear error for its case, never an AttributeError deep inside a replay.
+        if not isinstance(data, dict):
+            raise ConfigError(f"cassette {path} is {_json_kind(data)}, not a cassette object")
         if data.get("cassette_version") != CASSETTE_VERSION:
             raise ConfigError(
                 f"cassette {path} has version {data.get('cassette_version')!r}; "
                 f"this summarizer reads version {CASSETTE_VERSION}"
             )
-        return cls(
-            origin=data.get("origin", {}),
-            interactions=[Interaction.from_json(i) for i in data.get("interactions", [])],
-        )
+        origin = data.get("origin", {})
+        if not isinstance(origin, dict):
+            raise ConfigError(f'cassette {path}: "origin" is {_json_kind(origin)}, not an object')
+        interactions = data.get("interactions", [])
+        if not isinstance(interactions, list):
+            raise ConfigError(f'cassette {path}: "interactions" is {_json_kind(interactions)}, not a list')
+        for index, raw in enumerate(interactions):
+            problem = _shape_problem(index, raw)
+            if problem:
+                raise ConfigError(f"cassette {path}: {problem}")
+        return cls(origin=origin, interactions=[Interaction.from_json(i) for i in interactions])
 
     def to_text(self, secrets: Iterable[str] = ()) -> str:
         text = json.dumps(
@@ -193,6 +232,14 @@ class CassetteTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
         return httpx.Response(interaction.status, json=interaction.response)
 
     def _missing_message(self, fp: str, body: dict[str, Any]) -> str:
+        problems = _reask_problems(body)
+        if problems and not any(_reask_problems(i.request) == problems for i in self.cassette.interactions):
+            # The recording was replayed, failed our checks, and we asked again: say what failed.
+            return (
+                f"the answer recorded in {self.path} fails validation: {problems}; "
+                f"the cassette holds no re-ask for it (request {fp}). The article, the prompts or "
+                "the checks changed since it was recorded: re-record with --record or --replay-or-record."
+            )
         closest = closest_difference(body, [i.request for i in self.cassette.interactions])
         where = f" Closest recording: {closest}." if closest else " The cassette is empty."
         return (
@@ -247,6 +294,20 @@ def _body(request: httpx.Request) -> dict[str, Any]:
     except ValueError:
         return {}
     return data if isinstance(data, dict) else {}
+
+
+def _reask_problems(body: dict[str, Any]) -> str | None:
+    """The problems a re-ask request lists (our re-ask turn is the last message), one line; else None."""
+    from summarizer.extract.reask import INTRO
+
+    messages = body.get("messages")
+    last = messages[-1] if isinstance(messages, list) and messages else None
+    content = last.get("content") if isinstance(last, dict) else None
+    if not isinstance(content, str) or not content.startswith(INTRO):
+        return None
+    lines = [line.removeprefix("- ").strip() for line in content[len(INTRO) :].splitlines() if line.strip()]
+    shown = "; ".join(lines[:3])
+    return shown + (f" (and {len(lines) - 3} more)" if len(lines) > 3 else "")
 
 
 def closest_difference(body: dict[str, Any], recorded: list[dict[str, Any]]) -> str | None:

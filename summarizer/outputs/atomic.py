@@ -6,13 +6,21 @@ import os
 import tempfile
 from pathlib import Path
 
-from summarizer.errors import InputError
+from summarizer.errors import InputError, OutputError, os_error_line
 
 
 def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` whole or not at all; a failure is an ``OutputError`` naming ``path``."""
     directory = path.parent if str(path.parent) else Path(".")
     if not directory.is_dir():
         raise InputError(f"cannot write {path}: directory {directory} does not exist")
+    try:
+        _write_and_replace(path, directory, text)
+    except OSError as exc:
+        raise OutputError(os_error_line("write", path, exc)) from None
+
+
+def _write_and_replace(path: Path, directory: Path, text: str) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
