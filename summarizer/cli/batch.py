@@ -255,7 +255,10 @@ def cache_info(debug: opt.Debug = False) -> None:
         from summarizer.cli.running import warn
 
         cache = SummaryCache(on_warning=warn)
-        typer.echo(f"{cache.path}: {len(cache)} summaries")
+        try:
+            typer.echo(f"{cache.path}: {len(cache)} summaries")
+        finally:
+            cache.close()
 
     run_guarded(body, debug=debug)
 
@@ -269,6 +272,9 @@ def cache_clear(debug: opt.Debug = False) -> None:
         from summarizer.cli.running import warn
 
         cache = SummaryCache(on_warning=warn)
-        typer.echo(f"removed {cache.clear()} summaries from {cache.path}")
+        try:
+            typer.echo(f"removed {cache.clear()} summaries from {cache.path}")
+        finally:
+            cache.close()
 
     run_guarded(body, debug=debug)
