@@ -270,3 +270,60 @@ def test_undecodable_input_is_refused(tmp_path: Path, data: bytes, fragments: tu
 
     one_line_input_error(*cli(["summarize", str(path)]), str(path), *fragments)
     one_line_input_error(*cli(["summarize", "-"], input=data), "standard input", *fragments)
+
+
+# -- a NUL anywhere is binary, not just in the first 8 KB -----------------------------------------------
+
+
+def _with_nul_far_in(article: str) -> tuple[str, int]:
+    """The seed article three times over (11 KB) with one NUL byte near the end, past the first
+    8 KB, where the old sniffing stopped looking."""
+    article = "\n".join([article] * 3)
+    cut = article.rindex(" ", 0, len(article) - 40)
+    offset = len(article[:cut].encode("utf-8"))
+    assert offset > 8_192
+    return article[:cut] + "\x00" + article[cut:], offset
+
+
+def test_a_nul_byte_after_the_first_8_kb_is_refused_as_binary(tmp_path: Path, article: str) -> None:
+    text, offset = _with_nul_far_in(article)
+    path = tmp_path / "article.txt"
+    path.write_bytes(text.encode("utf-8"))
+
+    one_line_input_error(*cli(["summarize", str(path)]), str(path), "binary", f"NUL byte at offset {offset}")
+
+
+def test_a_nul_in_text_given_to_the_library_is_refused_before_any_call(
+    article: str, settings: Callable[..., Settings]
+) -> None:
+    text, _ = _with_nul_far_in(article)
+    llm = ScriptedLLM([])
+    with pytest.raises(InputError, match="binary file, not an article"):
+        Summarizer(settings(), transport=llm).summarize(text)
+    assert llm.requests == []
+
+
+def test_a_nul_in_a_jsonl_text_field_fails_that_article_only(
+    tmp_path: Path, article: str, openai_server: StartServer, reference_draft: dict[str, Any]
+) -> None:
+    import json
+
+    server = openai_server(lambda body: (200, {}, tool_call_completion(reference_draft)))
+    text, _ = _with_nul_far_in(article)
+    source = tmp_path / "in.jsonl"
+    source.write_text(
+        json.dumps({"id": "clean", "text": article}) + "\n" + json.dumps({"id": "nul", "text": text}) + "\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "out.jsonl"
+
+    code, _, stderr = cli(
+        ["batch", str(source), "-o", str(out), "--base-url", server.base_url, "--no-progress"]
+    )
+
+    assert code == 1, stderr
+    records = {r["id"]: r for r in map(json.loads, out.read_text(encoding="utf-8").splitlines())}
+    assert records["clean"]["status"] == "ok"
+    assert records["nul"]["error_type"] == "InputError"
+    assert "binary" in records["nul"]["error"]
+    assert len(server.requests) == 1  # the NUL never reached the model
