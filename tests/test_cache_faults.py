@@ -11,6 +11,7 @@ SQLite's own page limit (``PRAGMA max_page_count``) everywhere.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,7 @@ from test_batch import (  # the fixtures too: the same fake server and clean env
     read_lines,
     report_number,
     server,  # noqa: F401
+    start_script,
     summary_of,
     write_folder,
 )
@@ -230,3 +232,34 @@ def test_the_library_cache_reports_faults_through_on_warning(tmp_path: Path) -> 
     assert cache.moved_aside is not None and cache.moved_aside.read_bytes() == GARBAGE
     assert len(heard) == 1
     cache.close()
+
+
+# --------------------------------------------------------------------------- shared, not broken
+
+
+@pytest.mark.slow
+def test_two_processes_sharing_one_cache_see_no_fault_and_share_the_answers(
+    tmp_path: Path, article: str, fake_server: Callable[..., FakeOpenAIServer], _isolated_cache: Path
+) -> None:
+    """A busy database (another process writing) is not a corrupt one: nothing is moved aside."""
+    server = fake_server(latency=0.05)
+    source = write_folder(tmp_path / "articles", article, ids(16))
+    procs = []
+    for name in ("one", "two"):
+        args = ["batch", str(source), "-o", str(tmp_path / f"{name}.jsonl"), "--base-url", server.base_url]
+        procs.append(start_script([*args, "--no-progress", "-c", "4"], tmp_path))
+    try:
+        outcomes = [proc.communicate(timeout=120) for proc in procs]
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+
+    for proc, (_, stderr) in zip(procs, outcomes, strict=True):
+        assert proc.returncode == 0, stderr
+        assert warnings_in(stderr) == []
+    assert list(_isolated_cache.glob("*.corrupt-*")) == []
+    assert server.request_count <= 32  # each article at most once per run (fewer when the other cached it)
+    again = batch(source, tmp_path / "three.jsonl", server)
+    assert "16 summarized (16 from cache)" in again.stderr

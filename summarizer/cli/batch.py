@@ -61,6 +61,7 @@ def batch_command(
 
     def body() -> int:
         from summarizer.batch.items import ResultWriter, finished_ids, read_items
+        from summarizer.errors import OutputError
 
         if not source.exists():
             from summarizer.errors import InputError
@@ -105,8 +106,11 @@ def batch_command(
             with contextlib.suppress(Exception):  # the error on its way out is the one to report
                 writer.close()
             raise
-        writer.close()
         _print_report(report)
+        try:
+            writer.close()  # its fsync can fail too (EIO): that is the run's error unless one came first
+        except OutputError as exc:
+            report.output_error = report.output_error or exc
         if report.output_error is not None:
             raise report.output_error
         if report.stopped in ("interrupted", "aborted"):
