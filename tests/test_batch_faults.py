@@ -372,3 +372,58 @@ def test_second_ctrl_c_aborts_articles_in_flight_on_a_stalled_provider(
     assert "stopped: aborted" in stderr
     assert "Traceback" not in stderr
     assert out.read_bytes() == b""
+
+
+# --------------------------------------------------------------------------- other files a batch touches
+
+
+def test_a_cassette_that_cannot_be_written_stops_the_batch_too(
+    tmp_path: Path, article: str, server: FakeOpenAIServer, tmpfs: Callable[..., Path]
+) -> None:
+    disk = tmpfs("1m")
+    (disk / "rec").mkdir()
+    subprocess.run(["mount", "-o", "remount,ro", str(disk)], check=True, timeout=30)
+    source = write_folder(tmp_path / "articles", article, ids(20))
+    out = tmp_path / "out.jsonl"
+
+    with no_hang("a batch recording onto a read-only disk"):
+        run = batch(source, out, server, "-c", "2", "--record", str(disk / "rec"))
+
+    assert run.exit_code == 74, run.stderr
+    cassette = disk / "rec" / "cassette.json"
+    assert error_lines(run.stderr) == [f"summarizer: error: cannot write {cassette}: read-only file system"]
+    assert server.request_count <= 2  # not one paid call per remaining article
+    assert all(line["error_type"] == "OutputError" for line in read_lines(out))
+
+
+def test_an_unreadable_article_fails_alone(
+    tmp_path: Path, article: str, server: FakeOpenAIServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = write_folder(tmp_path / "articles", article, ids(3))
+    broken = source / "a001.txt"
+    real_read_bytes = Path.read_bytes
+
+    def read_bytes(self: Path) -> bytes:
+        if self == broken:  # a bad sector: the kernel's EIO, as a failing disk gives it
+            raise OSError(errno.EIO, os.strerror(errno.EIO), str(self))
+        return real_read_bytes(self)
+
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    out = tmp_path / "out.jsonl"
+
+    run = batch(source, out, server)
+
+    assert run.exit_code == 1, run.stderr
+    records = {line["id"]: line for line in read_lines(out)}
+    assert records["a000"]["status"] == records["a002"]["status"] == "ok"
+    assert records["a001"]["error"] == f"cannot read {broken}: input/output error"
+    assert records["a001"]["error_type"] == "InputError"
+
+
+def test_a_line_of_bad_utf8_in_the_output_does_not_stop_the_resume(tmp_path: Path) -> None:
+    out = tmp_path / "out.jsonl"
+    out.write_bytes(
+        b'{"id": "a", "status": "ok"}\n\xff\xfe garbage from a bad copy\n{"id": "b", "status": "ok"}\n'
+    )
+
+    assert items.finished_ids(out) == {"a", "b"}

@@ -55,12 +55,19 @@ def _read_folder(folder: Path) -> Iterator[BatchItem]:
     for path in paths:
         item_id = path.relative_to(folder).with_suffix("").as_posix()
         try:
-            text = decode_article(path.read_bytes(), str(path))
+            text = decode_article(_read_bytes(path), str(path))
         except InputError as exc:
             # An unreadable article is that article's failure, not the batch's.
             yield BatchItem(id=item_id, text="", extra={"input_error": str(exc)})
             continue
         yield BatchItem(id=item_id, text=text)
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:  # unreadable (EACCES, EIO): that article's input error
+        raise InputError(os_error_line("read", path, exc)) from None
 
 
 def _read_jsonl(path: Path) -> Iterator[BatchItem]:
@@ -127,7 +134,7 @@ def finished_ids(out: Path) -> set[str]:
     status: dict[str, str] = {}
     if not out.exists():
         return set()
-    with out.open("r", encoding="utf-8") as handle:
+    with out.open("rb") as handle:  # bytes: a line of bad UTF-8 is skipped like any bad line
         for line in handle:
             try:
                 record = json.loads(line)

@@ -245,14 +245,17 @@ async def run_batch(
             stop.set()  # a worker that is gone must not leave the producer waiting for it
             raise
 
+    def output_failed(exc: OutputError) -> None:
+        if report.output_error is None:
+            report.output_error = exc
+            report.stopped = "the output cannot be written"
+        stop.set()
+
     def write(record: dict[str, Any]) -> bool:
         try:
             writer.write(record)
         except OutputError as exc:
-            if report.output_error is None:
-                report.output_error = exc
-                report.stopped = "the output cannot be written"
-            stop.set()
+            output_failed(exc)
             return False
         return True
 
@@ -266,6 +269,8 @@ async def run_batch(
         except Exception as exc:  # one article's failure never stops the batch
             report.add_failure(exc)
             write(error_record(item, exc))
+            if isinstance(exc, OutputError):  # e.g. --record's cassette: every next article would fail alike
+                output_failed(exc)
         else:
             report.add(summary, written=write(success_record(item, summary)))
         if budget_usd is not None and report.cost_usd >= budget_usd and not stop.is_set():
