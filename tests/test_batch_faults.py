@@ -393,7 +393,12 @@ def test_a_cassette_that_cannot_be_written_stops_the_batch_too(
     cassette = disk / "rec" / "cassette.json"
     assert error_lines(run.stderr) == [f"summarizer: error: cannot write {cassette}: read-only file system"]
     assert server.request_count <= 2  # not one paid call per remaining article
-    assert all(line["error_type"] == "OutputError" for line in read_lines(out))
+    lines = read_lines(out)
+    assert len(lines) == server.request_count
+    for line in lines:
+        assert line["error_type"] == "OutputError"
+        assert line["usage"]["prompt_tokens"] == PROMPT_TOKENS  # paid for, so counted
+    assert report_number(run.stderr, "in,") == server.request_count * PROMPT_TOKENS
 
 
 def test_an_unreadable_article_fails_alone(

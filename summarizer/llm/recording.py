@@ -28,7 +28,8 @@ from typing import Any
 import httpx
 
 from summarizer.config import Settings
-from summarizer.errors import ConfigError, SummarizerError
+from summarizer.errors import ConfigError, OutputError, SummarizerError
+from summarizer.llm.transport import book_usage
 from summarizer.outputs.atomic import write_atomic
 
 CASSETTE_VERSION = 1
@@ -263,6 +264,15 @@ class CassetteTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
             self.path.parent.mkdir(parents=True, exist_ok=True)
             write_atomic(self.path, self.cassette.to_text(self._secrets))
 
+    def _keep(self, body: dict[str, Any], response: httpx.Response) -> None:
+        try:
+            self._store(body, response)
+        except OutputError:
+            # The answer was paid for though it cannot be kept: the article's totals must say so
+            # (the retrying transport outside, which books usage, never sees this response).
+            book_usage(response, response.content)
+            raise
+
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         body = _body(request)
         replayed = self._replay(body)
@@ -272,7 +282,7 @@ class CassetteTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
             raise RecordingMissingError(f"recording needs a network transport ({self.path})")
         response = self._inner.handle_request(request)
         response.read()
-        self._store(body, response)
+        self._keep(body, response)
         return response
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
@@ -284,7 +294,7 @@ class CassetteTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
             raise RecordingMissingError(f"recording needs a network transport ({self.path})")
         response = await self._async_inner.handle_async_request(request)
         await response.aread()
-        self._store(body, response)
+        self._keep(body, response)
         return response
 
 

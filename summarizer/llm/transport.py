@@ -88,7 +88,7 @@ def _within_budget(request: httpx.Request) -> None:
     request.extensions["timeout"] = timeout
 
 
-def _book_usage(response: httpx.Response, body: bytes) -> None:
+def book_usage(response: httpx.Response, body: bytes) -> None:
     ledger = current_ledger()
     if ledger is None or response.status_code != 200:
         return
@@ -149,7 +149,7 @@ class RetryTransport(_RetryBase, httpx.BaseTransport):
         response = self.inner.handle_request(request)
         # Chat completions are never streamed here: reading the whole body frees the
         # connection before a retry and lets the ledger book the usage.
-        _book_usage(response, response.read())
+        book_usage(response, response.read())
         return response
 
     def close(self) -> None:
@@ -169,7 +169,7 @@ class AsyncRetryTransport(_RetryBase, httpx.AsyncBaseTransport):
     async def _send(self, request: httpx.Request) -> httpx.Response:
         _within_budget(request)
         response = await self.inner.handle_async_request(request)
-        _book_usage(response, await response.aread())
+        book_usage(response, await response.aread())
         return response
 
     async def aclose(self) -> None:
