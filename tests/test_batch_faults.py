@@ -33,6 +33,7 @@ from test_batch import (  # the fixtures too: the same fake server and clean env
     invoke,
     read_lines,
     report_number,
+    script,
     server,  # noqa: F401
     start_script,
     wait_for_lines,
@@ -432,3 +433,25 @@ def test_a_line_of_bad_utf8_in_the_output_does_not_stop_the_resume(tmp_path: Pat
     )
 
     assert items.finished_ids(out) == {"a", "b"}
+
+
+def test_summarize_to_standard_output_on_a_full_disk_is_an_error_not_exit_0(
+    tmp_path: Path, tmpfs: Callable[..., Path]
+) -> None:
+    """``summarize ... > file`` with the file on a full disk: the shell's file, our error to report."""
+    case = Path(__file__).resolve().parent.parent / "fixtures" / "cases" / "khamenei-moscow-exiles"
+    target = tmpfs("8k") / "summary.json"  # the summary is about 35 KB
+    with target.open("wb") as sink:
+        done = subprocess.run(
+            [script(), "summarize", str(case / "article.txt"), "--replay", str(case)],
+            stdout=sink,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+            env={k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "SUMMARIZER_"))},
+        )
+
+    assert done.returncode == 74, done.stderr
+    assert done.stderr.splitlines() == [
+        "summarizer: error: cannot write standard output: no space left on device"
+    ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from typing import NoReturn
@@ -17,6 +18,29 @@ def fail(message: str, code: int) -> NoReturn:
     # One line, whatever the message carries (a model's refusal may hold line breaks).
     typer.echo(f"summarizer: error: {_redact(' '.join(message.split()))}", err=True)
     raise typer.Exit(code)
+
+
+def write_stdout(text: str) -> None:
+    """``text`` on standard output, or an ``OutputError`` if it cannot all be written.
+
+    Straight to the file descriptor when there is one: through ``typer.echo`` (and even
+    ``sys.stdout``'s own buffer) a write that fails part way, as on a full disk behind
+    ``> file``, can be lost without an error, and the run would exit 0 with the file cut short.
+    """
+    stream = sys.stdout
+    try:
+        fd = stream.fileno()
+    except (AttributeError, OSError, ValueError):  # not a real file: a test runner's, an embedder's
+        stream.write(text)
+        stream.flush()
+        return
+    data = memoryview(text.encode(stream.encoding or "utf-8", stream.errors or "strict"))
+    try:
+        stream.flush()
+        while data:
+            data = data[os.write(fd, data) :]
+    except OSError as exc:
+        raise OutputError(os_error_line("write", "standard output", exc)) from None
 
 
 def warn(message: str) -> None:
@@ -39,8 +63,6 @@ class _RedactSecrets:
 
 
 def _redact(text: str) -> str:
-    import os
-
     secret = os.environ.get("OPENAI_API_KEY")
     return text.replace(secret, "[REDACTED]") if secret else text
 

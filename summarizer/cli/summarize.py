@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from summarizer.cli import llm_options as opt
-from summarizer.cli.running import run_guarded
+from summarizer.cli.running import run_guarded, write_stdout
 
 
 def summarize_command(
@@ -77,7 +77,7 @@ def summarize_command(
             return
         rendered = to_json(summary) if output_format == "json" else to_markdown(summary)
         if output is None:
-            typer.echo(rendered, nl=False)
+            write_stdout(rendered)
         else:
             write_atomic(output, rendered)
 
