@@ -1,0 +1,13 @@
+"""Review pages for editors: self-contained HTML (inline style and script, no network).
+
+``render(summary, article_text)`` is the page for one summary: the article with every claim's
+evidence highlighted at its offsets, a side panel of claims by source, sources and entities,
+dropped claims and warnings, provenance and run details. ``render_index`` lists a batch's pages;
+``render_comparison`` puts a golden and a new summary side by side. Reads ``schema`` only.
+"""
+
+from __future__ import annotations
+
+from summarizer.outputs.html.page import render
+
+__all__ = ["render"]
