@@ -7,6 +7,7 @@ on), its labels, the marks its evidence puts on the article text, and the side p
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
 
 from summarizer.outputs.html.assets import KIND_LABELS
 from summarizer.outputs.html.markup import Mark, text
@@ -92,7 +93,7 @@ def evidence_marks(view: ClaimView, *, prefix: str = "", extra_class: str = "") 
                 after=sup if last else "",
             )
         )
-    for left, right in zip(pieces, pieces[1:], strict=False):
+    for left, right in pairwise(pieces):
         if left.end < right.start:
             marks.append(Mark(left.end, right.start, "span", (("class", "gap"), ("data-gap", view.claim.id))))
     return marks

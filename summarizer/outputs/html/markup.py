@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from html import escape
+from itertools import pairwise
 
 
 def attr(value: object) -> str:
@@ -66,7 +67,7 @@ def mark_up(article: str, marks: Sequence[Mark]) -> str:
     opened: set[int] = set()  # ids of marks whose first element has been written
     active: list[Mark] = []
     upcoming = 0
-    for a, b in zip(cuts, cuts[1:], strict=False):
+    for a, b in pairwise(cuts):
         active = [m for m in active if m.end > a]
         while upcoming < len(valid) and valid[upcoming].start <= a:
             if valid[upcoming].end > a:
