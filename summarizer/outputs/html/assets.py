@@ -69,6 +69,8 @@ sup.ref a { text-decoration: none; padding: 0 .1em; }
 .problem { color: #8a1c1c; }
 .missing { background: #ffe3e3; }
 .extra { background: #fff3c4; }
+mark.ev.missing { background: #ffd0d0; border-bottom: 3px double #b00000; }
+mark.ev.extra { box-shadow: inset 0 0 0 1.5px #8a6d00; }
 .hot { outline: 2px solid #222; }
 .flash { animation: flash 1.2s ease-out 1; }
 @keyframes flash { from { outline: 3px solid #e0a800; } to { outline: 3px solid transparent; } }

@@ -77,7 +77,7 @@ def evidence_marks(view: ClaimView, *, prefix: str = "", extra_class: str = "") 
     anchor = (("id", f"{prefix}ev-{view.n}"),)
     sup = (
         f'<sup class="ref ref-{view.kind}"><a href="#{prefix}claim-{view.n}" data-go '
-        f'aria-label="claim {view.n}, {text(KIND_LABELS[view.kind])}">{view.n}</a></sup>'
+        f'aria-label="claim {prefix}{view.n}, {text(KIND_LABELS[view.kind])}">{prefix}{view.n}</a></sup>'
     )
     pieces = evidence.fragments or [evidence]
     marks = []
