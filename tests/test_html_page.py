@@ -299,3 +299,16 @@ def test_provenance_is_shown_and_a_different_text_is_flagged(article: str) -> No
     altered = render(summary, article.replace("Moscow", "Moskva", 1))
     alerts = lxml.html.document_fromstring(altered).xpath("//*[@role='alert']")
     assert any("not the exact text" in a.text_content() for a in alerts)
+
+
+def test_a_summary_with_nothing_in_it_still_makes_a_page() -> None:
+    """The SmolLM2-135M recording (a real, far too small model) yields no claims at all."""
+    case = load_case(ROOT / "fixtures" / "cases" / "smollm2-khamenei-moscow-exiles")
+    summary, article = run_case(case), case.article_path.read_text(encoding="utf-8")
+    page = render(summary, article)
+    seen = probe(page)
+    assert seen.article == article
+    assert len(summary.claims) == len({p.attrs["data-claim"] for p in seen.pieces if "data-claim" in p.attrs})
+    document = lxml.html.document_fromstring(page)
+    claims = document.get_element_by_id("claims-h").getparent().text_content()
+    assert f"Claims by source ({len(summary.claims)})" in claims
