@@ -34,6 +34,14 @@ def batch_command(
     wait: Annotated[
         bool, typer.Option("--wait", help="If another run is writing OUT, wait for it instead of refusing.")
     ] = False,
+    html_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--html-dir",
+            metavar="DIR",
+            help="Also write a review page per summarized article and an index.html to DIR.",
+        ),
+    ] = None,
     model: opt.Model = None,
     base_url: opt.BaseUrl = None,
     mode: opt.Mode = None,
@@ -85,6 +93,10 @@ def batch_command(
                     f"cannot hold --budget-usd: no price for {summarizer.settings.model} "
                     "(give one with --pricing)"
                 )
+        if html_dir is not None:
+            from summarizer.outputs.html.index import make_directory
+
+            make_directory(html_dir)  # refuse a bad folder before anything is paid for
         # The lock comes first: what is already done is only known once no other run is adding to it.
         writer = ResultWriter(output, wait=wait, on_wait=lambda: _waiting_for(output))
         try:
@@ -113,6 +125,11 @@ def batch_command(
             report.output_error = report.output_error or exc
         if report.output_error is not None:
             raise report.output_error
+        if html_dir is not None:
+            from summarizer.batch.pages import write_pages
+
+            pages = write_pages(read_items(source), output, html_dir)
+            typer.echo(f"review pages: {pages.pages} written, index {pages.index}", err=True)
         if report.stopped in ("interrupted", "aborted"):
             return INTERRUPTED
         return 1 if report.failed else 0
