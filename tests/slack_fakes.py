@@ -239,6 +239,8 @@ class BotServer:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
+        if self._loop.is_closed():
+            return  # stopped already (a test that restarts the bot)
         self.call(self._stop())
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=5)
