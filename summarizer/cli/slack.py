@@ -94,9 +94,8 @@ def serve_command(
         summarizer = opt.build_summarizer(settings, no_cache=no_cache, pricing=pricing)
         if not debug:
             logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-        from summarizer.slack.app import create_app, create_web_app, run_socket_mode
-
         from summarizer.cache import default_cache_dir
+        from summarizer.slack.app import create_app, create_web_app, run_socket_mode
         from summarizer.slack.dedup import DELIVERIES_FILE, SQLiteDeliveryStore
 
         app = create_app(
