@@ -29,6 +29,7 @@ from conftest import API_KEY
 from page_server import PageServer, draft_for_text
 from slack_fakes import BotServer, FakeSlack
 from slack_harness import (
+    APP_TOKEN,
     BOT_TOKEN,
     all_text,
     assert_valid_blocks,
@@ -466,6 +467,7 @@ def serve(
     env.update(
         SLACK_BOT_TOKEN=BOT_TOKEN,
         SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_APP_TOKEN=APP_TOKEN,  # set in many deployments even over HTTP: redacted all the same
         SLACK_API_URL=slack.api_url,
         OPENAI_API_KEY=API_KEY,
         SUMMARIZER_CACHE_DIR=str(tmp_path / "cache"),
