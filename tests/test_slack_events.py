@@ -278,3 +278,14 @@ def test_claims_expire_after_their_ttl_and_survive_reopening(kind: str, tmp_path
     if kind == "sqlite":
         reopened = make()
         assert asyncio.run(reopened.claim("event:T:Ev1", 600)) is False
+
+
+def test_the_readme_manifest_subscribes_to_every_event_the_bot_handles() -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Slack bot") : readme.index("A summary as the bot posts it")]
+    manifest = section[section.index("```yaml") : section.index("```", section.index("```yaml") + 3)]
+    for needed in ("app_mention", "message.im", "link_shared", "summarize_message", "/summarize"):
+        assert needed in manifest
+    for scope in ("commands", "chat:write", "app_mentions:read", "im:history", "links:read", "links:write"):
+        assert f"- {scope} " in manifest or f"- {scope}\n" in manifest
+    assert "connections:write" in section  # the app-level token for Socket Mode

@@ -125,7 +125,8 @@ def serve_command(
             f"summarizer: Slack bot listening on http://{host}:{port}{path} (Ctrl-C to stop)", err=True
         )
         try:
-            web.run_app(create_web_app(app, path=path), host=host, port=port, print=None)
+            # Two extraction threads: enough to keep up, few enough to leave the loop its GIL.
+            web.run_app(create_web_app(app, path=path, worker_threads=2), host=host, port=port, print=None)
         except OSError as exc:
             raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
 

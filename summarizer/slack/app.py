@@ -21,6 +21,7 @@ mount ``create_web_app(app)`` in your own aiohttp server.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Sequence
@@ -263,8 +264,14 @@ def create_app(
     return app
 
 
-def create_web_app(app: AsyncApp, *, path: str = EVENTS_PATH) -> web.Application:
-    """An aiohttp application: Slack's requests at ``path`` (POST), a health check at ``/healthz``."""
+def create_web_app(
+    app: AsyncApp, *, path: str = EVENTS_PATH, worker_threads: int | None = None
+) -> web.Application:
+    """An aiohttp application: Slack's requests at ``path`` (POST), a health check at ``/healthz``.
+
+    ``worker_threads`` caps the event loop's default thread pool, where article extraction runs:
+    CPU-bound threads compete with the loop for the GIL, so a few keep acknowledgements quick
+    under a burst (the rest queue). None leaves a host application's pool as it is."""
     _require_bolt()
     from aiohttp import web
     from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
@@ -291,6 +298,11 @@ def create_web_app(app: AsyncApp, *, path: str = EVENTS_PATH) -> web.Application
         return web.Response(text="ok\n")
 
     async def started(_: web.Application) -> None:
+        if worker_threads is not None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            pool = ThreadPoolExecutor(max_workers=worker_threads, thread_name_prefix="summarizer")
+            asyncio.get_running_loop().set_default_executor(pool)
         worker.warm_up()
 
     async def stopping(_: web.Application) -> None:

@@ -27,6 +27,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -84,6 +85,9 @@ class SQLiteDeliveryStore:
         self._lock = threading.Lock()
         self._connection: sqlite3.Connection | None = None
         self._claims = 0
+        # A thread of its own: in the loop's shared pool a claim (and so an ack) would wait
+        # behind article extractions.
+        self._thread: ThreadPoolExecutor | None = None
 
     def _db(self) -> sqlite3.Connection:
         if self._connection is None:
@@ -119,9 +123,14 @@ class SQLiteDeliveryStore:
         return fresh
 
     async def claim(self, key: str, ttl: float = TTL) -> bool:
-        return await asyncio.to_thread(self.claim_now, key, ttl)
+        if self._thread is None:
+            self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="slack-claims")
+        return await asyncio.get_running_loop().run_in_executor(self._thread, self.claim_now, key, ttl)
 
     def close(self) -> None:
+        if self._thread is not None:
+            self._thread.shutdown(wait=False)
+            self._thread = None
         with self._lock:
             if self._connection is not None:
                 self._connection.close()

@@ -111,13 +111,21 @@ class Worker:
         self.tasks: set[asyncio.Task[None]] = set()
         self._transport: _SharedTransport | None = None
         self._warm: asyncio.Future[None] | None = None
+        self._session: Any = None  # the aiohttp session we gave the Web API client
 
     # -- start-up --------------------------------------------------------------------
 
     def warm_up(self) -> asyncio.Future[None]:
-        """Start importing the model libraries in a thread (once); jobs wait for it."""
+        """Start importing the model libraries in a thread (once); jobs wait for it. Give the Web
+        API client one session: without it slack_sdk opens a session (and a connection) per call."""
         if self._warm is None:
             self._warm = asyncio.ensure_future(asyncio.to_thread(preload))
+            client = self.poster.client
+            if getattr(client, "session", None) is None:
+                import aiohttp
+
+                client.session = aiohttp.ClientSession()
+                self._session = client.session
         return self._warm
 
     async def close(self) -> None:
@@ -126,6 +134,9 @@ class Worker:
         await asyncio.gather(*self.tasks, return_exceptions=True)
         if self._transport is not None:
             await self._transport.close_pool()
+        if self._session is not None:
+            await self._session.close()
+            self.poster.client.session = None
 
     # -- admission -------------------------------------------------------------------
 
