@@ -13,7 +13,11 @@ fixture, fetched and extracted by the bot). Measured side by side in the same ru
 (c) N signed ``/summarize <url>`` commands sent at once from a third process (each a different user, each URL
     escaped the way Slack sends it): p50 and max ack latency, and ``/healthz`` polled every
     50 ms during the burst (p50, max); ratios to (b). Slack's limit for an ack is 3 s.
-(d) time until all N summaries replaced their working notes (chat.update).
+(d) time until all N summaries replaced their working notes (chat.update);
+(e) the same burst refused at the ack (text too short): the acks' own cost with no work behind
+    them, which tells how much of (c) is the background work competing for the CPU;
+(f) a control: N concurrent ``GET /healthz`` from the same client, the floor that the machine,
+    the client and the HTTP server set for any burst.
 """
 
 from __future__ import annotations
@@ -64,6 +68,32 @@ def _run_burst(port: int, bodies: list[str]) -> tuple[list[float], list[float], 
     return asyncio.run(_burst(port, bodies, sign))
 
 
+def _control_in_child(port: int, count: int) -> list[float]:
+    import multiprocessing
+
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        return pool.apply(_run_control, (port, count))
+
+
+def _run_control(port: int, count: int) -> list[float]:
+    """``count`` concurrent GET /healthz from the same kind of client: what the client, the
+    HTTP server and the machine cost, with no Slack request behind them."""
+    import httpx
+
+    async def run() -> list[float]:
+        limits = httpx.Limits(max_connections=count + 4, max_keepalive_connections=count + 4)
+        async with httpx.AsyncClient(timeout=30, limits=limits) as client:
+
+            async def one() -> float:
+                started = time.perf_counter()
+                await client.get(f"http://127.0.0.1:{port}/healthz")
+                return time.perf_counter() - started
+
+            return list(await asyncio.gather(*(one() for _ in range(count))))
+
+    return asyncio.run(run())
+
+
 async def _burst(port: int, bodies: list[str], sign: object) -> tuple[list[float], list[float], list[int]]:
     import httpx
 
@@ -94,6 +124,11 @@ async def _burst(port: int, bodies: list[str], sign: object) -> tuple[list[float
         done.set()
         await poller
     return acks, health, statuses
+
+
+def _row(name: str, idle: float, burst: float, bare: float) -> str:
+    ms = lambda v: f"{v * 1000:.0f} ms" if v >= 0.01 else f"{v * 1000:.1f} ms"  # noqa: E731
+    return f"| {name} | {ms(idle)} | {ms(burst)} | {burst / idle:.1f}x | {ms(bare)} | {bare / idle:.1f}x |"
 
 
 def main() -> None:
@@ -170,6 +205,13 @@ def main() -> None:
                 acks, health, statuses = _burst_in_child(port, bodies(count, "b"))
                 slack.wait_for("chat.update", updates_before + count, timeout=600)
                 all_done = max(slack.times("chat.update")) - burst_started
+                # The same burst refused at the ack ("@W222 hi"): the acks' own cost, no work behind them.
+                refused = [
+                    command_form("<@W222> hi", f"{slack.url}/response/r{i}", user=f"Ur{i:04d}")
+                    for i in range(count)
+                ]
+                bare_acks, bare_health, _ = _burst_in_child(port, refused)
+                control = _control_in_child(port, count)
             finally:
                 process.terminate()
                 process.communicate(timeout=20)
@@ -186,13 +228,16 @@ def main() -> None:
         f"fetched and extracted by the bot), Web API FakeSlack. {platform.python_version()} on {os.cpu_count()} shared cores,",
         f"load average {load_before:.1f} before the run, {os.getloadavg()[0]:.1f} after (other jobs share the machine).",
         "",
-        "| measure | idle bot (1 command) | under the burst | ratio |",
-        "|---|---|---|---|",
-        f"| ack latency p50 | {idle_ack * 1000:.0f} ms | {p50_ack * 1000:.0f} ms | {p50_ack / idle_ack:.1f}x |",
-        f"| ack latency max | {idle_ack * 1000:.0f} ms | {max_ack * 1000:.0f} ms | {max_ack / idle_ack:.1f}x |",
-        f"| /healthz p50 | {idle_h * 1000:.1f} ms | {p50_h * 1000:.1f} ms | {p50_h / idle_h:.1f}x |",
-        f"| /healthz max | {max(idle_health) * 1000:.1f} ms | {max_h * 1000:.1f} ms | {max_h / idle_h:.1f}x |",
+        f"| measure | idle bot (1 command) | burst of {count} | ratio | burst refused at the ack | ratio |",
+        "|---|---|---|---|---|---|",
+        _row("ack latency p50", idle_ack, p50_ack, statistics.median(bare_acks)),
+        _row("ack latency max", idle_ack, max_ack, max(bare_acks)),
+        _row("/healthz p50", idle_h, p50_h, statistics.median(bare_health)),
+        _row("/healthz max", max(idle_health), max_h, max(bare_health)),
         "",
+        f"- control, {count} concurrent `GET /healthz` from the same client (no Slack request): "
+        f"p50 {statistics.median(control) * 1000:.0f} ms, max {max(control) * 1000:.0f} ms: the floor this "
+        "machine, the client and the HTTP server set for any burst.",
         f"- acks: {ok}/{count} HTTP 200; max {max_ack:.2f} s against Slack's 3 s limit (goal: under 1 s).",
         f"- /healthz polled {len(health)} times during the burst and the second after it.",
         f"- start-up, launch to first `/healthz` answer: {startup:.2f} s (goal: under 5 s).",

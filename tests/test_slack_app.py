@@ -524,3 +524,28 @@ def test_slack_serve_end_to_end(
     assert "listening on http://127.0.0.1" in stderr
     assert (tmp_path / "cache" / "slack-deliveries.sqlite3").is_file()
     assert BOT_TOKEN not in stderr and SIGNING_SECRET not in stderr and API_KEY not in stderr
+
+
+def test_a_fetched_pages_provenance_travels_with_its_summary(
+    bot_for: Callable[..., BotServer],
+    slack: FakeSlack,
+    site: PageServer,
+    reference_draft: dict[str, Any],
+    settings: Callable[..., Any],
+) -> None:
+    url = f"{site.url}/article?id=9&ref=x"
+    seen: list[Any] = []
+
+    class Recording(Summarizer):
+        async def asummarize(self, text: str, *, provenance: Any = None) -> Any:
+            summary = await super().asummarize(text, provenance=provenance)
+            seen.append(summary)
+            return summary
+
+    with _page_model(reference_draft, url) as model:
+        bot = bot_for(Recording(settings(base_url=model.base_url, max_retries=0)), allow_private_urls=True)
+        post_signed(bot, command(f"<{site.url}/article?id=9&amp;ref=x>", slack))
+        slack.wait_for("chat.update")
+    (summary,) = seen
+    assert summary.provenance.url == url and summary.provenance.final_url == url
+    assert summary.provenance.sha256 and summary.provenance.fetched_at

@@ -132,7 +132,10 @@ def create_app(
         client=client,
         signing_secret=signing_secret or "",
         request_verification_enabled=not socket_mode,
-        process_before_response=False,
+        # Our listeners only decide and hand work to a task, so Bolt can await them and answer
+        # at once; without this it polls every 10 ms for the ack, and under a burst of requests
+        # those polls alone keep the event loop busy.
+        process_before_response=True,
     )
     poster = Poster(client, redact)
     worker = Worker(
