@@ -18,6 +18,7 @@ import httpx
 
 from summarizer.config import DEFAULT_MODEL, Settings
 from summarizer.errors import ConfigError
+from summarizer.llm.network import AiohttpTransport, sync_network_transport
 from summarizer.llm.transport import AsyncRetryTransport, RetryTransport
 
 if TYPE_CHECKING:
@@ -29,11 +30,6 @@ if TYPE_CHECKING:
 _NO_KEY = "no-key-needed"
 
 AnyTransport = httpx.BaseTransport | httpx.AsyncBaseTransport
-
-# httpx's defaults (100 connections, 20 kept alive) would cap a large batch's concurrency
-# silently and reopen connections all the time.
-CONNECTION_LIMITS = httpx.Limits(max_connections=1024, max_keepalive_connections=256)
-
 
 # The SDK needs a URL even when the transport answers in-process and nothing is dialled.
 IN_PROCESS_URL = "http://in-process.invalid/v1"
@@ -74,7 +70,7 @@ def network_transport(settings: Settings) -> httpx.BaseTransport:
             n_ctx=settings.context_tokens or DEFAULT_CONTEXT,
             seed=settings.seed or 0,
         )
-    return httpx.HTTPTransport(limits=CONNECTION_LIMITS)
+    return sync_network_transport()
 
 
 def async_network_transport(settings: Settings) -> httpx.AsyncBaseTransport:
@@ -82,7 +78,7 @@ def async_network_transport(settings: Settings) -> httpx.AsyncBaseTransport:
         transport = network_transport(settings)
         assert isinstance(transport, httpx.AsyncBaseTransport)
         return transport
-    return httpx.AsyncHTTPTransport(limits=CONNECTION_LIMITS)
+    return AiohttpTransport()
 
 
 def require_credentials(settings: Settings) -> str:
