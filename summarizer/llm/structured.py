@@ -19,6 +19,9 @@ import functools
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from summarizer.llm.ledger import current_ledger
+from summarizer.schema import Usage
+
 if TYPE_CHECKING:
     import instructor
 
@@ -75,8 +78,13 @@ class StructuredCall:
     def call(self, create: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
         from instructor.v2.core.retry import retry_sync_v2
 
+        def create_and_book(**request: Any) -> Any:
+            completion = create(**request)
+            _book(completion)
+            return completion
+
         return retry_sync_v2(
-            func=create,
+            func=create_and_book,
             response_model=self.model,
             provider=self.provider,
             mode=self.mode,
@@ -90,8 +98,13 @@ class StructuredCall:
     async def acall(self, create: Callable[..., Awaitable[Any]], kwargs: dict[str, Any]) -> Any:
         from instructor.v2.core.retry import retry_async_v2
 
+        async def create_and_book(**request: Any) -> Any:
+            completion = await create(**request)
+            _book(completion)
+            return completion
+
         return await retry_async_v2(
-            func=create,
+            func=create_and_book,
             response_model=self.model,
             provider=self.provider,
             mode=self.mode,
@@ -101,3 +114,17 @@ class StructuredCall:
             kwargs=self.request(kwargs),
             strict=True,
         )
+
+
+def _book(completion: Any) -> None:
+    """Every answer the SDK parsed counts, with the usage it carries (none: a body without any)."""
+    ledger = current_ledger()
+    if ledger is None:
+        return
+    raw = getattr(completion, "usage", None)
+    usage = Usage(
+        prompt_tokens=int(getattr(raw, "prompt_tokens", 0) or 0),
+        completion_tokens=int(getattr(raw, "completion_tokens", 0) or 0),
+        total_tokens=int(getattr(raw, "total_tokens", 0) or 0),
+    )
+    ledger.add_response(usage)
