@@ -156,6 +156,10 @@ class Summarizer:
 
     # -- public API -----------------------------------------------------------------
 
+    def prepare(self) -> None:
+        """Load the SDK and instructor's request for the draft model now (else the first call does)."""
+        self._clients.prepare()
+
     def summarize(self, text: str, *, provenance: Provenance | None = None) -> Summary:
         """The summary of ``text``; ``provenance`` (URL, title, ...) is carried into the result."""
         job = self._prepare(text, provenance)

@@ -174,6 +174,12 @@ class Clients:
         )
         self._structured: StructuredCall | None = None
 
+    def prepare(self) -> None:
+        """Import the SDK and prepare the structured call now, not inside the first article's call."""
+        import openai  # noqa: F401  (seconds of imports: better before a batch's clock starts)
+
+        self.structured()
+
     def structured(self) -> StructuredCall:
         with self._lock:
             if self._structured is None:
