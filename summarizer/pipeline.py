@@ -160,6 +160,10 @@ class Summarizer:
         """Load the SDK and instructor's request for the draft model now (else the first call does)."""
         self._clients.prepare()
 
+    async def aclose(self) -> None:
+        """Close the connections this event loop's calls opened (``asyncio.run`` does it at its end)."""
+        await self._clients.aclose()
+
     def summarize(self, text: str, *, provenance: Provenance | None = None) -> Summary:
         """The summary of ``text``; ``provenance`` (URL, title, ...) is carried into the result."""
         job = self._prepare(text, provenance)

@@ -167,3 +167,26 @@ def test_no_unclosed_session_complaint_at_exit(tmp_path: Path) -> None:
     assert done.stdout.split() == ["30", "30"]
     assert "Unclosed" not in done.stderr, done.stderr
     assert "never retrieved" not in done.stderr, done.stderr
+
+
+def test_aclose_closes_this_loops_connections(
+    article: str,
+    reference_draft: dict[str, Any],
+    servers: Callable[..., FaultServer],
+    settings: Callable[..., Settings],
+) -> None:
+    server = servers([good(reference_draft, 1), good(reference_draft, 2)])
+    summarizer = Summarizer(settings(base_url=server.base_url))
+
+    async def twice() -> list[int]:
+        first = await summarizer.asummarize(article)
+        transport = summarizer._clients.async_()._client._transport.inner
+        assert isinstance(transport, AiohttpTransport) and transport._session is not None
+        session = transport._session
+        await summarizer.aclose()
+        assert session.closed
+        second = await summarizer.asummarize(article)  # a fresh client for the same loop
+        await summarizer.aclose()
+        return [len(first.claims), len(second.claims)]
+
+    assert asyncio.run(twice()) == [30, 30]

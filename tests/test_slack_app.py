@@ -186,6 +186,8 @@ class BotServer:
         for task in pending:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
+        # As asyncio.run does before closing a loop: lets the clients' connections close.
+        await self._loop.shutdown_asyncgens()
 
     def __enter__(self) -> BotServer:
         self._thread.start()

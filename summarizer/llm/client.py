@@ -194,6 +194,13 @@ class Clients:
                 self._sync = build_client(self.settings, self.transport)
             return self._sync
 
+    async def aclose(self) -> None:
+        """Close this loop's async client and its connections (a new one is built if used again)."""
+        with self._lock:
+            client = self._async.pop(asyncio.get_running_loop(), None)
+        if client is not None:
+            await client.close()
+
     def async_(self) -> openai.AsyncOpenAI:
         loop = asyncio.get_running_loop()
         with self._lock:
