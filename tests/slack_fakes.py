@@ -229,6 +229,8 @@ class BotServer:
         for task in pending:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
+        # As asyncio.run does before closing a loop: lets the clients' connections close.
+        await self._loop.shutdown_asyncgens()
 
     def call(self, coroutine: Any, timeout: float = 30) -> Any:
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout)

@@ -211,6 +211,8 @@ def _run(items, summarizer, writer, *, skip, total, concurrency, rpm, tpm, budge
                 on_progress=progress_hook,
             )
 
+    # The SDK's imports take seconds: done before the run, not while its first requests wait.
+    summarizer.prepare()
     with bar:
         return asyncio.run(main())
 

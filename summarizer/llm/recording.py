@@ -29,8 +29,9 @@ import httpx
 
 from summarizer.config import Settings
 from summarizer.errors import ConfigError, OutputError, SummarizerError
-from summarizer.llm.transport import book_usage
+from summarizer.llm.ledger import current_ledger
 from summarizer.outputs.atomic import write_atomic
+from summarizer.schema import Usage
 
 CASSETTE_VERSION = 1
 CASSETTE_FILE = "cassette.json"
@@ -269,8 +270,8 @@ class CassetteTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
             self._store(body, response)
         except OutputError:
             # The answer was paid for though it cannot be kept: the article's totals must say so
-            # (the retrying transport outside, which books usage, never sees this response).
-            book_usage(response, response.content)
+            # (usage is booked from the completion the SDK parses, which this one never reaches).
+            _book_unkept(response)
             raise
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
@@ -296,6 +297,22 @@ class CassetteTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
         await response.aread()
         self._keep(body, response)
         return response
+
+
+def _book_unkept(response: httpx.Response) -> None:
+    ledger = current_ledger()
+    if ledger is None:
+        return
+    try:
+        raw = json.loads(response.content).get("usage") or {}
+        usage = Usage(
+            prompt_tokens=int(raw.get("prompt_tokens") or 0),
+            completion_tokens=int(raw.get("completion_tokens") or 0),
+            total_tokens=int(raw.get("total_tokens") or 0),
+        )
+    except (ValueError, AttributeError, TypeError):
+        usage = Usage()  # not a completion: nothing to count but the answer itself
+    ledger.add_response(usage)
 
 
 def _body(request: httpx.Request) -> dict[str, Any]:
