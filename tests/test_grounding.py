@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from summarizer.extract.grounding import Article, fold, mention_spans
+from summarizer.extract.grounding import Article, fold, fold_quote, mention_spans
 from summarizer.schema import Span
 
 SEED = Path(__file__).resolve().parents[1] / "fixtures/cases/khamenei-moscow-exiles/article.txt"
@@ -34,10 +34,15 @@ def assert_slices(article: Article, span: Span | None) -> Span:
 
 
 def test_fold_unifies_quotes_dashes_and_whitespace() -> None:
-    assert fold("“a” ‘b’ c’s") == "\"a\" 'b' c's"
-    assert fold("a – b — c ‐ d") == "a - b - c - d"
+    # quotation marks drop out (a model adds or strips them), apostrophes stay
+    assert fold("“a” ‘b’ c’s") == "a b c's"
+    # the dash family, "--" and the spacing around a dash
+    assert fold("a – b — c ‐ d -- e") == "a-b-c-d-e"
     assert fold("a \n\t  b") == "a b"
-    assert fold("Same") == "Same"  # no case folding
+    assert fold("Same") == "Same"  # names keep their case
+    assert fold_quote("Same") == "same"  # quotes do not
+    # compatibility forms: no-break space, ligature, full-width letters, the ellipsis character
+    assert fold_quote("a\u00a0b ﬁne Ｍoscow …") == "a b fine moscow ..."
 
 
 # --------------------------------------------------------------------------- exact matches
@@ -161,14 +166,11 @@ def test_seed_en_dash_in_quote_matches_hyphen(seed: Article) -> None:
     "quote",
     [
         "He said this was great",  # changed word
-        "he said this was fine",  # case change
-        "HE SAID THIS WAS FINE",
-        "He said ... fine",  # ellipsis join
+        "He said ... fine",  # ellipsis join across a line break (another paragraph)
         "He said … fine",
         "He said this was fine, really",  # extra text
         "Hesaid this was fine",  # whitespace removed, not just collapsed
-        "He said this was fine!",  # trailing punctuation other than a period
-        "He said this was fine..",  # more than one trailing period
+        "e said this was fin",  # cut inside words
         "nothing of the sort",
     ],
 )
@@ -185,15 +187,39 @@ def test_seed_misspelled_name_is_not_found(seed: Article) -> None:
     assert seed.locate("Viktor Yanukovych, a former president of Ukraine") is not None
 
 
-def test_seed_ellipsis_join_is_not_found(seed: Article) -> None:
-    quote = "Among those living well in Moscow ... Askar Akayev."
-    assert seed.locate(quote) is None
-    assert seed.locate("Among those living well in Moscow … Askar Akayev.") is None
+@pytest.mark.parametrize(
+    "quote", ["he said this was fine", "HE SAID THIS WAS FINE", "He said this was fine!"]
+)
+def test_case_and_trailing_punctuation_are_tolerated(quote: str) -> None:
+    article = Article("He said  this\n  was fine")
+    span = assert_slices(article, article.locate(quote))
+    assert span.text == "He said  this\n  was fine"
 
 
-def test_seed_case_change_is_not_found(seed: Article) -> None:
-    assert seed.locate("that prospect gained traction this week") is None
-    assert seed.locate("That prospect gained traction this week") is not None
+def test_seed_ellipsis_join_in_one_paragraph_grounds_piece_by_piece(seed: Article, seed_text: str) -> None:
+    for quote in [
+        "Among those living well in Moscow ... Askar Akayev.",
+        "Among those living well in Moscow … Askar Akayev.",
+    ]:
+        evidence = seed.locate(quote)
+        assert evidence is not None
+        start = seed_text.index("Among those living")
+        assert evidence.start == start and evidence.text == seed_text[start : evidence.end]
+        assert evidence.text.endswith("Askar Akayev.")
+        assert [f.text for f in evidence.fragments] == ["Among those living well in Moscow", "Askar Akayev."]
+        for fragment in evidence.fragments:
+            assert_slices(seed, fragment)
+
+
+def test_seed_ellipsis_across_paragraphs_is_refused(seed: Article) -> None:
+    grounding = seed.ground("Askar Akayev ... If Iran’s widely despised supreme leader")
+    assert grounding.evidence is None
+    assert "paragraph" in grounding.refusal
+
+
+def test_seed_case_change_is_found(seed: Article) -> None:
+    span = assert_slices(seed, seed.locate("that prospect gained traction this week"))
+    assert span.text == "That prospect gained traction this week"
 
 
 def test_seed_text_not_in_article(seed: Article) -> None:
@@ -349,7 +375,7 @@ def test_closest_passage_near_miss_returns_article_sentence(seed: Article) -> No
 
 def test_closest_passage_changed_word_with_curly_quotes(seed: Article) -> None:
     hint = seed.closest_passage('"He is learning Russian and brushing up on his ophthalmology again.')
-    assert hint == "“He is studying Russian and brushing up on his ophthalmology again."
+    assert hint == "He is studying Russian and brushing up on his ophthalmology again."
 
 
 @pytest.mark.parametrize("garbage", ["zzzzqqqqxxxxjjjjwwww", "xq", "", "   ", "0123456789 qwertyuiop"])
