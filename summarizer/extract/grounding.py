@@ -157,6 +157,15 @@ class Article:
         quote = quote.strip()
         if not quote:
             return Grounding(None, refusal="the quote is empty")
+        key = "ground:" + quote
+        cached = self._cache.get(key)
+        if isinstance(cached, Grounding):
+            return cached
+        grounding = self._ground(quote)
+        self._cache[key] = grounding
+        return grounding
+
+    def _ground(self, quote: str) -> Grounding:
         refusal = ""
         for candidate in dict.fromkeys([quote, _unescape(quote)]):
             pieces, edited = _split(candidate)

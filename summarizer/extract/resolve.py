@@ -13,7 +13,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-from summarizer.extract.draft import DraftEntity, DraftSummary
+from summarizer.extract.draft import DraftEntity, DraftSummary, ProblemKind, claim_names, claim_problem
 from summarizer.extract.grounding import Article, fold, mention_spans
 from summarizer.schema import Claim, Entity, Evidence, Source, Span
 
@@ -73,14 +73,23 @@ def resolve(draft: DraftSummary, article: Article) -> Resolved:
 
     kept: list[tuple[Span, Claim]] = []
     seen: set[tuple[str, int, int]] = set()
-    for draft_claim in draft.claims:
+    draft_entities = {e.id: e for e in draft.entities}
+    draft_sources = {s.id: s for s in draft.sources}
+    for i, draft_claim in enumerate(draft.claims):
         label = _short(draft_claim.statement)
-        span = article.locate(draft_claim.quote)
-        if span is None:
+        problem = claim_problem(
+            i, draft_claim, article, claim_names(draft_claim, draft_entities, draft_sources)
+        )
+        if problem is not None and problem.kind is ProblemKind.UNGROUNDED_QUOTE:
             warnings.append(
                 f"dropped claim {label!r}: its quote is not in the article: {_short(draft_claim.quote)!r}"
             )
             continue
+        if problem is not None:
+            warnings.append(f"dropped claim {label!r}: its quote does not support it ({problem.detail})")
+            continue
+        span = article.locate(draft_claim.quote)
+        assert span is not None  # claim_problem found it
         source_id = None
         if draft_claim.source_id is not None:
             source = sources_by_draft_id.get(draft_claim.source_id)
@@ -109,7 +118,12 @@ def resolve(draft: DraftSummary, article: Article) -> Resolved:
                     attribution=draft_claim.attribution,
                     hedged=draft_claim.hedged,
                     entity_ids=claim_entity_ids,
-                    evidence=Evidence(text=span.text, start=span.start, end=span.end),
+                    evidence=Evidence(
+                        text=span.text,
+                        start=span.start,
+                        end=span.end,
+                        fragments=[Span(text=f.text, start=f.start, end=f.end) for f in span.fragments],
+                    ),
                 ),
             )
         )
