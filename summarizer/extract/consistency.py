@@ -82,12 +82,7 @@ _NEGATIVE_VERBS = re.compile(
 _NAME = re.compile(r"[^\W\d_][\w'’]*")
 # Capitalised words that name nothing (a sentence may start with one).
 _COMMON = frozenset(
-    """a an the this that these those his her its their our my your it he she they we i you there
-    here some many most all both each every one two according after before if when while as
-    although though because since until unless once in on at by for from with without of to into
-    over under about among between during current former late new old also but and or so yet
-    then thus however meanwhile earlier later today yesterday tomorrow last next mr mrs ms dr
-    """.split()
+    ["a", "an", "the", "this", "that", "these", "those", "his", "her", "its", "their", "our", "my", "your", "it", "he", "she", "they", "we", "i", "you", "there", "here", "some", "many", "most", "all", "both", "each", "every", "one", "two", "according", "after", "before", "if", "when", "while", "as", "although", "though", "because", "since", "until", "unless", "once", "in", "on", "at", "by", "for", "from", "with", "without", "of", "to", "into", "over", "under", "about", "among", "between", "during", "current", "former", "late", "new", "old", "also", "but", "and", "or", "so", "yet", "then", "thus", "however", "meanwhile", "earlier", "later", "today", "yesterday", "tomorrow", "last", "next", "mr", "mrs", "ms", "dr"]
 )
 
 
