@@ -36,11 +36,12 @@ _UNSPACED = re.compile(
     "[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff"
     "\uf900-\ufaff\U00020000-\U0002ffff]"
 )
-# What may follow a number without ending it: "5" in "5.7", "200" in "200,000", "95" in
-# "95 billion", "5" in "5%".
-_NUMBER_GOES_ON = re.compile(
-    r"\d|[.,]\d|\s?%|\s?(?:hundred|thousand|million|billion|trillion|percent|per cent)\b", re.IGNORECASE
-)
+# What may follow a number without ending it: "5" in "5.7", "200" in "200,000", "4" in
+# "4:17", "5" in "5%", "95" in "95 billion", "21" in "21 hours", "14" in "14-year". A quote
+# that stops on a number stops where the article's number (and its scale or unit) stops.
+_NUMBER_GOES_ON = re.compile(r"\d|[.,:]\d|\s?%")
+# ... unless the quote itself says it leaves words out there ("4 to 7 ... hurricanes").
+_UNIT_FOLLOWS = re.compile(r"\s?-?[^\W\d_]")
 _TRAILING = ".,;:!?"
 _ELLIPSIS = re.compile(r"\s*(?:[\[(]\s*(?:…|\.(?:\s?\.){2,})\s*[\])]|…|\.(?:\s?\.){2,})\s*")
 _INSERTION = re.compile(r"\s*\[[^\[\]]{1,60}\]\s*")
@@ -63,14 +64,19 @@ def _joined(left: str, right: str) -> bool:
     return not (_UNSPACED.match(left) or _UNSPACED.match(right))
 
 
-def _edges_ok(text: str, start: int, end: int) -> bool:
-    """A match ``text[start:end]`` begins and ends on a word or number boundary."""
+def _edges_ok(text: str, start: int, end: int, *, cut_after: bool = False) -> bool:
+    """A match ``text[start:end]`` begins and ends on a word or number boundary.
+
+    ``cut_after``: the quote marks an omission right after the match (an ellipsis), so a
+    number may stop before its unit there."""
     if start > 0 and _joined(text[start - 1], text[start]):
         return False
     if end < len(text) and _joined(text[end - 1], text[end]):
         return False
     last = text[end - 1]
-    if last.isdigit() and _NUMBER_GOES_ON.match(text, end):
+    if last.isdigit() and (
+        _NUMBER_GOES_ON.match(text, end) or (not cut_after and _UNIT_FOLLOWS.match(text, end))
+    ):
         return False
     if last in ".," and end < len(text) and text[end].isdigit() and end >= 2 and text[end - 2].isdigit():
         return False
@@ -99,6 +105,7 @@ class _Piece:
     lead_mark: bool  # the model's quote opens with a quotation mark here
     tail_mark: bool
     tail_punct: str = ""  # the punctuation the quote ends with, taken in where the article has it too
+    cut_after: bool = False  # an ellipsis or [insertion] follows this piece in the quote
 
 
 @dataclass(frozen=True)
@@ -192,7 +199,7 @@ class Article:
         at = text.find(needle, after, limit + len(needle))
         while at >= 0:
             end = at + len(needle)
-            if _edges_ok(text, at, end):
+            if _edges_ok(text, at, end, cut_after=piece.cut_after):
                 found.append((at, end))
             at = text.find(needle, at + 1, limit + len(needle))
         return found
@@ -212,6 +219,7 @@ class Article:
             if not self._hits(piece):
                 return Grounding(None, refusal=f"the piece {piece.folded!r} is not in the article")
         reason = "its pieces are not in this order within one paragraph"
+        best: list[Span] | None = None
         for first in self._hits(pieces[0]):
             spans = [self._widen_to_marks(self._span(self._quotes, *first), pieces[0])]
             position = first[1]
@@ -231,12 +239,15 @@ class Article:
                 spans.append(span)
                 position = hits[0][1]
             else:
-                start, end = spans[0].start, spans[-1].end
-                evidence = Evidence.model_construct(
-                    text=self.text[start:end], start=start, end=end, fragments=spans
-                )
-                return Grounding(evidence, quoted=" … ".join(s.text for s in spans))
-        return Grounding(None, refusal=reason)
+                # The tightest placement wins: "We choose to [sic] go" is the sentence that says
+                # it, not an earlier "We choose to" with the rest of it a line later.
+                if best is None or spans[-1].end - spans[0].start < best[-1].end - best[0].start:
+                    best = spans
+        if best is None:
+            return Grounding(None, refusal=reason)
+        start, end = best[0].start, best[-1].end
+        evidence = Evidence.model_construct(text=self.text[start:end], start=start, end=end, fragments=best)
+        return Grounding(evidence, quoted=" … ".join(s.text for s in best))
 
     # -- names ------------------------------------------------------------------------
 
@@ -308,6 +319,7 @@ def _split(quote: str) -> tuple[list[_Piece], bool]:
                 lead_mark=lead and n == 0 and not inner_start,
                 tail_mark=tail and n == len(texts) - 1 and not inner_end,
                 tail_punct=folded[len(stripped) :].strip() if n == len(texts) - 1 and not inner_end else "",
+                cut_after=inner_end,
             )
         )
     return (pieces or [_Piece("", False, False)]), edited
