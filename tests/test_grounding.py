@@ -381,3 +381,106 @@ def test_closest_passage_changed_word_with_curly_quotes(seed: Article) -> None:
 @pytest.mark.parametrize("garbage", ["zzzzqqqqxxxxjjjjwwww", "xq", "", "   ", "0123456789 qwertyuiop"])
 def test_closest_passage_garbage_is_none(seed: Article, garbage: str) -> None:
     assert not seed.closest_passage(garbage)
+
+
+# --------------------------------------------------------------------------- scripts without spaces
+
+
+def test_names_in_unspaced_chinese_text_are_found_with_exact_offsets() -> None:
+    # Chinese writes no spaces between words: a name is found inside a run of characters.
+    text = "国家主席习近平在北京会见了俄罗斯总统普京。普京表示，俄方愿意加强合作。"
+    article = Article(text)
+    for name, count in (("习近平", 1), ("普京", 2), ("北京", 1), ("俄罗斯", 1)):
+        spans = article.mentions(name)
+        assert len(spans) == count, name
+        for span in spans:
+            assert_slices(article, span)
+            assert span.text == name
+    span = assert_slices(article, article.locate("习近平在北京会见了俄罗斯总统普京"))
+    assert span.start == text.index("习近平")
+
+
+def test_names_in_thai_and_japanese_text_are_found() -> None:
+    thai = Article("นายกรัฐมนตรีเศรษฐาเดินทางไปเชียงใหม่")
+    assert [s.text for s in thai.mentions("เศรษฐา")] == ["เศรษฐา"]
+    japanese = Article("岸田首相は東京で記者会見を開いた。")
+    (span,) = japanese.mentions("東京")
+    assert_slices(japanese, span)
+
+
+def test_latin_names_next_to_unspaced_text_keep_their_boundaries() -> None:
+    article = Article("Putinism 与 Putin 会面。")
+    assert [s.start for s in article.mentions("Putin")] == [11]
+
+
+# --------------------------------------------------------------------------- numbers and word boundaries
+
+
+@pytest.mark.parametrize(
+    ("text", "quote"),
+    [
+        ("assets valued at about $95 billion, according to", "assets valued at about $95."),
+        ("assets valued at about $95 billion, according to", "valued at about $95"),
+        ("the magnitude was 5.7 on the scale", "the magnitude was 5."),
+        ("the magnitude was 5.7 on the scale", "the magnitude was 5"),
+        ("more than 200,000 civilians", "more than 200"),
+        ("touched down at 4:17 p.m.", "touched down at 4"),
+        ("an 85% chance", "an 85"),
+        ("a 14-year civil war", "a 14"),
+        ("after 21 hours", "after 21"),
+        ("he said 1995 was", "said 995 was"),
+        ("the president said", "presiden"),
+        ("the president said", "resident said"),
+    ],
+)
+def test_a_match_never_stops_inside_a_number_or_a_word(text: str, quote: str) -> None:
+    assert Article(text).locate(quote) is None
+
+
+def test_a_number_may_stop_before_its_unit_where_the_quote_marks_an_omission() -> None:
+    article = Article("including 4 to 7 major hurricanes (category 3, 4 or 5)")
+    evidence = article.locate("including 4 to 7 ... hurricanes")
+    assert evidence is not None
+    assert [f.text for f in evidence.fragments] == ["including 4 to 7", "hurricanes"]
+    assert article.locate("including 4 to 7 ... hurricanes (category 3, 4 or 5)") is not None
+
+
+def test_an_ellipsis_hiding_a_negation_is_refused_and_says_why() -> None:
+    article = Article("Russia was not ready to grant asylum to him.")
+    grounding = article.ground("Russia was ... ready to grant asylum to him.")
+    assert grounding.evidence is None
+    assert "negation" in grounding.refusal
+
+
+# --------------------------------------------------------------------------- hints
+
+
+def test_hints_are_whole_words_of_the_article(seed: Article, seed_text: str) -> None:
+    misses = [
+        "Mr. Assad, driven from power in Decmber 2024, is living in luxury",
+        "refreshing his trainng from earlier life as an eye docter",
+        "Russia was not ready to grant asylum to Mr. Maduro",
+        "the Iranian leader has prepared a backup plan to escape to Russia with 20 relatives",
+    ]
+    for quote in misses:
+        hint = seed.closest_passage(quote)
+        assert hint is not None, quote
+        start = seed_text.index(hint)
+        assert start == 0 or not seed_text[start - 1].isalnum(), hint
+        end = start + len(hint)
+        assert end == len(seed_text) or not seed_text[end].isalnum(), hint
+    assert seed.closest_passage("Russia was not ready to grant asylum to Mr. Maduro") == (
+        "Russia was ready to grant asylum to Mr. Maduro"
+    )
+
+
+@pytest.mark.parametrize(
+    "fabricated",
+    [
+        "The president announced a new tax on imported steel today",
+        "Officials confirmed the mansion was seized by the state",
+        "Khamenei has already arrived in Moscow with his family",
+    ],
+)
+def test_no_hint_for_a_fabricated_quote(seed: Article, fabricated: str) -> None:
+    assert seed.closest_passage(fabricated) is None
