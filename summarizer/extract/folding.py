@@ -33,8 +33,9 @@ _BASE = {
 # One pass over the translated text for what depends on neighbours: spacing around a dash and
 # "--" (an em dash typed in ASCII) become one "-"; quotation marks are dropped (a single one
 # inside a word is an apostrophe and stays; between two words they still part them); runs of
-# whitespace become one space.
-_STRUCTURE = re.compile(r"\s*-{2,}\s*|\s+-+\s*|-+\s+|[\"']+|\s{2,}|[^\S ]")
+# whitespace become one space. Every alternative opens with a character class, so the regex
+# engine skips plain text at C speed and Python sees only the runs that may change.
+_STRUCTURE = re.compile(r"""[\s"'-]{2,}|[^\S ]|["'-]""")
 
 
 @dataclass(frozen=True)
@@ -108,7 +109,12 @@ def _translate(text: str) -> tuple[str, OffsetMap]:
             if folded != ch:
                 table[ord(ch)] = folded
         odd = [chr(k) for k, v in table.items() if len(v) != 1]
-    folded = text.translate(table)
+    # str.translate looks every character up in the table once it meets one non-ASCII
+    # character; a replace per character that changes (a few dozen at most) runs at memchr speed.
+    # Safe in any order: a replacement is made of characters that fold to themselves.
+    folded = text
+    for code, replacement in table.items():
+        folded = folded.replace(chr(code), replacement)
     if not odd:
         return folded, IDENTITY
     changes = [
@@ -118,26 +124,31 @@ def _translate(text: str) -> tuple[str, OffsetMap]:
     return folded, _offset_map(changes)
 
 
+def _run_replacement(text: str, start: int, end: int) -> str:
+    run = text[start:end]
+    if "-" in run:
+        return run if run == "-" else "-"
+    if "'" in run or '"' in run:
+        inside = start > 0 and end < len(text) and text[start - 1].isalnum() and text[end].isalnum()
+        if run == "'" and inside:
+            return run  # an apostrophe: "doesn't", "Khamenei's"
+        return " " if inside or any(c.isspace() for c in run) else ""
+    return " "
+
+
 def _structure(text: str) -> tuple[str, OffsetMap]:
     changes: list[tuple[int, int, int]] = []
     pieces: list[str] = []
     last = 0
     for m in _STRUCTURE.finditer(text):
-        found = m.group()
-        if "-" in found:
-            replacement = "-"
-        elif found[0] in "\"'":
-            inside = m.start() > 0 and m.end() < len(text) and text[m.start() - 1].isalnum()
-            inside = inside and text[m.end()].isalnum()
-            replacement = found if inside and found == "'" else (" " if inside else "")
-        else:
-            replacement = " "
-        if replacement == found:
+        start, end = m.span()
+        replacement = _run_replacement(text, start, end)
+        if replacement == m.group():
             continue
-        pieces.append(text[last : m.start()])
+        pieces.append(text[last:start])
         pieces.append(replacement)
-        changes.append((m.start(), len(found), len(replacement)))
-        last = m.end()
+        changes.append((start, end - start, len(replacement)))
+        last = end
     if not changes:
         return text, IDENTITY
     pieces.append(text[last:])
