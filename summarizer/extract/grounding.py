@@ -218,7 +218,7 @@ class Article:
         for piece in pieces:
             if not self._hits(piece):
                 return Grounding(None, refusal=f"the piece {piece.folded!r} is not in the article")
-        reason = "its pieces are not in this order within one paragraph"
+        reason = f"its pieces are not in this order inside one paragraph, at most {MAX_GAP} characters apart"
         best: list[Span] | None = None
         for first in self._hits(pieces[0]):
             spans = [self._widen_to_marks(self._span(self._quotes, *first), pieces[0])]

@@ -40,7 +40,7 @@ class ClaimRepair(BaseModel):
 class DraftRepair(BaseModel):
     """Corrections to some claims of your summary: one entry for each claim you were asked about."""
 
-    repairs: list[ClaimRepair] = Field(default_factory=list)
+    repairs: list[ClaimRepair]
     # A model that answers with the complete summary anyway: taken as a full answer (and judged
     # as one). Not part of the schema the model is shown.
     summary: SkipJsonSchema[DraftSummary | None] = None
@@ -49,7 +49,7 @@ class DraftRepair(BaseModel):
     @classmethod
     def _complete_summary_instead(cls, data: Any) -> Any:
         if isinstance(data, dict) and "repairs" not in data and "claims" in data and "headline" in data:
-            return {"summary": data}
+            return {"repairs": [], "summary": data}
         return data
 
 
