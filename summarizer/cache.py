@@ -30,7 +30,7 @@ from typing import TypeVar
 
 from summarizer.config import Settings
 from summarizer.errors import OutputError
-from summarizer.schema import SCHEMA_VERSION, Summary, Usage
+from summarizer.schema import SCHEMA_VERSION, Provenance, Summary, Usage
 
 CACHE_FILE = "summaries.sqlite3"
 # SQLite's primary result codes for a file that is not, or no longer, a sound database.
@@ -218,8 +218,11 @@ def _fault_line(operation: str, path: Path, exc: BaseException) -> str:
     return f"cannot {operation} the cache {path}: {reason}"
 
 
-def as_cache_hit(summary: Summary, duration_s: float) -> Summary:
-    """A cached summary as this run's answer: the run made no call and spent nothing, and says so."""
+def as_cache_hit(summary: Summary, duration_s: float, provenance: Provenance | None = None) -> Summary:
+    """A cached summary as this run's answer: the run made no call and spent nothing, and says so.
+
+    The provenance is this run's (the same text may have been fetched from another URL, or again).
+    """
     assert summary.meta is not None
     meta = summary.meta.model_copy(
         update={
@@ -232,4 +235,4 @@ def as_cache_hit(summary: Summary, duration_s: float) -> Summary:
             "duration_s": round(duration_s, 3),
         }
     )
-    return summary.model_copy(update={"meta": meta})
+    return summary.model_copy(update={"meta": meta, "provenance": provenance or summary.provenance})
