@@ -107,7 +107,7 @@ def test_a_recorded_answer_that_fails_validation_says_which_quote_failed(tmp_pat
     assert result.exit_code == 1
     [row] = [line for line in result.stdout.splitlines() if line.startswith("misquote-without-reask")]
     assert "ERROR" in row
-    assert "fails validation: claims[12].quote" in row
+    assert "fails validation: claim 12 (" in row
     assert (
         "'Mr. Yanukovych fled to escape charges of mass murder in his homeland.' is not in the article" in row
     )

@@ -324,15 +324,23 @@ def _body(request: httpx.Request) -> dict[str, Any]:
 
 
 def _reask_problems(body: dict[str, Any]) -> str | None:
-    """The problems a re-ask request lists (our re-ask turn is the last message), one line; else None."""
-    from summarizer.extract.reask import INTRO
+    """The problems a re-ask request lists (our re-ask turn is the last message), one line; else None.
 
+    Both of our re-ask turns open by saying the summary "cannot be accepted yet": the full one
+    lists its problems as "- ..." lines, the targeted one (extract.repair) as "  problem: ..." lines.
+    """
     messages = body.get("messages")
     last = messages[-1] if isinstance(messages, list) and messages else None
     content = last.get("content") if isinstance(last, dict) else None
-    if not isinstance(content, str) or not content.startswith(INTRO):
+    if not isinstance(content, str) or "cannot be accepted yet" not in content.split("\n", 1)[0]:
         return None
-    lines = [line.removeprefix("- ").strip() for line in content[len(INTRO) :].splitlines() if line.strip()]
+    rest = content.splitlines()[1:]
+    targeted = [
+        line.strip().removeprefix("problem:").strip() for line in rest if line.strip().startswith("problem:")
+    ]
+    lines = targeted or [line.removeprefix("- ").strip() for line in rest if line.startswith("- ")]
+    if not lines:
+        return None
     shown = "; ".join(lines[:3])
     return shown + (f" (and {len(lines) - 3} more)" if len(lines) > 3 else "")
 
