@@ -3,27 +3,45 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from summarizer.cli import llm_options as opt
 from summarizer.cli.running import run_guarded
 
+if TYPE_CHECKING:
+    from summarizer.schema import Summary
+
 
 def summarize_command(
     article: str = typer.Argument(
         ..., help="Article file (UTF-8 text), - for standard input, or an http(s) URL to fetch."
     ),
-    output_format: str = typer.Option("json", "--format", "-f", help="json, markdown or table."),
-    output: Path | None = typer.Option(
-        None, "--output", "-o", help="Write here (atomically) instead of stdout."
-    ),
-    save_text: Path | None = typer.Option(
-        None,
-        "--save-text",
-        help="Also write the article text that was summarized (the text a URL was reduced to): "
-        "the offsets refer to it.",
-    ),
+    output_format: Annotated[
+        str | None,
+        opt.option(
+            "--format",
+            "-f",
+            panel=opt.INPUT_OUTPUT,
+            help="json, markdown or table (default json; with -o, from its suffix: .json, .md, .txt).",
+        ),
+    ] = None,
+    output: Annotated[
+        Path | None,
+        opt.option(
+            "--output", "-o", panel=opt.INPUT_OUTPUT, help="Write here (atomically) instead of stdout."
+        ),
+    ] = None,
+    save_text: Annotated[
+        Path | None,
+        opt.option(
+            "--save-text",
+            panel=opt.INPUT_OUTPUT,
+            help="Also write the article text that was summarized (the text a URL was reduced to): "
+            "the offsets refer to it.",
+        ),
+    ] = None,
     model: opt.Model = None,
     base_url: opt.BaseUrl = None,
     mode: opt.Mode = None,
@@ -44,6 +62,7 @@ def summarize_command(
     seed: opt.Seed = None,
     no_cache: opt.NoCache = False,
     pricing: opt.Pricing = None,
+    quiet: opt.Quiet = False,
     debug: opt.Debug = False,
 ) -> None:
     """Summarize one article into entities, sources and grounded claims."""
@@ -54,10 +73,11 @@ def summarize_command(
         from summarizer.inputs.files import read_article
         from summarizer.inputs.url import fetch_article, is_url
         from summarizer.outputs.atomic import write_atomic
-        from summarizer.outputs.render import FORMATS, to_json, to_markdown
+        from summarizer.outputs.render import FORMATS, format_for, to_json, to_markdown
 
-        if output_format not in FORMATS:
-            fail(f"unknown format {output_format!r}: choose one of {', '.join(FORMATS)}", 2)
+        chosen = format_for(output, output_format)
+        if chosen not in FORMATS:
+            fail(f"unknown format {chosen!r}: choose one of {', '.join(FORMATS)}", 2)
         # A URL is fetched and reduced to its article; the offsets refer to that text.
         text = fetch_article(article).text if is_url(article) else read_article(article)
         if save_text is not None:
@@ -70,12 +90,22 @@ def summarize_command(
             replay_or_record=replay_or_record,
             no_cache=no_cache,
             pricing=pricing,
+            quiet=quiet,
         )
+        recording_into = record or replay_or_record
+        if recording_into is not None:
+            # The folder becomes a case: `check DIR` replays it with no hand-written case.json.
+            from summarizer.golden.cases import write_case
+
+            write_case(recording_into, summarizer.settings, text)
         summary = summarizer.summarize(text)
-        if output_format == "table":
-            _show_table(summary, output)
+        if summary.meta is not None:
+            for warning in summary.meta.warnings:
+                opt.warn(warning, quiet=quiet)
+        if chosen == "table":
+            _show_table(summary, output, replayed=replay is not None)
             return
-        rendered = to_json(summary) if output_format == "json" else to_markdown(summary)
+        rendered = to_json(summary) if chosen == "json" else to_markdown(summary)
         if output is None:
             typer.echo(rendered, nl=False)
         else:
@@ -84,19 +114,19 @@ def summarize_command(
     run_guarded(body, debug=debug)
 
 
-def _show_table(summary: object, output: Path | None) -> None:
+def _show_table(summary: Summary, output: Path | None, *, replayed: bool) -> None:
     import io
 
     from rich.console import Console
 
     from summarizer.outputs.atomic import write_atomic
     from summarizer.outputs.render import to_table
-    from summarizer.schema import Summary
 
-    assert isinstance(summary, Summary)
     if output is None:
-        Console().print(to_table(summary))
+        console = Console()
+        # The warnings went to stderr already.
+        console.print(to_table(summary, width=console.width, replayed=replayed, warnings=False))
         return
     console = Console(record=True, width=120, file=io.StringIO())
-    console.print(to_table(summary))
+    console.print(to_table(summary, width=120, replayed=replayed))
     write_atomic(output, console.export_text())
