@@ -113,18 +113,18 @@ def _by(summary: Summary, source_id: str | None) -> str:
 
 def _stacked(summary: Summary) -> list[RenderableType]:
     """One block per claim, source and entity: readable however few columns there are."""
+    from rich.padding import Padding
     from rich.text import Text
 
     out: list[RenderableType] = [Text(f"Claims ({len(summary.claims)})", style="bold underline")]
     for claim in summary.claims:
-        block = Text()
-        block.append(f"{claim.id} ", style="bold")
-        block.append(claim.statement)
-        block.append(f"\n  — {_by(summary, claim.source_id)}, {claim.attribution.value}", style="dim")
+        by = Text(f"— {_by(summary, claim.source_id)}, {claim.attribution.value}", style="dim")
         if claim.hedged:
-            block.append(" hedged", style="yellow")
-        block.append(f"\n  “{claim.evidence.text}”", style="italic")
-        out.append(block)
+            by.append(" hedged", style="yellow")
+        out.append(Text.assemble((f"{claim.id} ", "bold"), claim.statement))
+        # Indented as a block, so that wrapped lines stay under their claim.
+        out.append(Padding(by, (0, 0, 0, 2)))
+        out.append(Padding(Text(f"“{claim.evidence.text}”", style="italic"), (0, 0, 1, 2)))
     out.append(Text(f"Sources ({len(summary.sources)})", style="bold underline"))
     for source in summary.sources:
         anonymous = ", anonymous" if source.anonymous else ""
