@@ -433,3 +433,65 @@ def test_usage_errors_are_one_line_from_the_console_script(args: list[str], need
     one_error_line(Run(done.returncode, done.stdout, done.stderr), 2, needle)
     assert done.stdout == ""
     assert "--help" in done.stderr
+
+
+# -- README's "Regression-test your own articles", as written ----------------------------------------
+
+
+def readme_block(first_line: str) -> str:
+    """The README code block whose first line is ``first_line`` (the README is the test's input)."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Regression-test your own articles", 1)[1].split("\n### ", 1)[0]
+    blocks = re.findall(r"```(?:python|sh)\n(.*?)```", section, re.S)
+    [block] = [b for b in blocks if b.startswith(first_line)]
+    return block
+
+
+def newsroom_project(tmp_path: Path) -> Path:
+    project = tmp_path / "newsroom"
+    (project / "tests").mkdir(parents=True)
+    (project / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
+    (project / "tests" / "test_our_articles.py").write_text(
+        readme_block("# tests/test_our_articles.py"), encoding="utf-8"
+    )
+    shutil.copytree(CASE_DIR, project / "tests" / "cases" / "story")
+    return project
+
+
+def run_pytest(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "SUMMARIZER_", "PYTEST_"))}
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+
+
+def test_readme_test_file_passes_from_anywhere_and_fails_on_a_change(tmp_path: Path) -> None:
+    project = newsroom_project(tmp_path)
+    at_root = run_pytest(project)
+    assert at_root.returncode == 0, at_root.stdout + at_root.stderr
+    assert "1 passed" in at_root.stdout
+    # From another directory: the case path is found beside the test file.
+    elsewhere = run_pytest(tmp_path, str(project / "tests"))
+    assert elsewhere.returncode == 0, elsewhere.stdout + elsewhere.stderr
+    golden_path = project / "tests" / "cases" / "story" / "golden.json"
+    golden = json.loads(golden_path.read_text(encoding="utf-8"))
+    golden["headline"] = "A different headline"
+    golden_path.write_text(json.dumps(golden), encoding="utf-8")
+    failing = run_pytest(project)
+    assert failing.returncode == 1
+    assert "summarizer case story differs from its golden" in failing.stdout
+
+
+def test_readme_python_replay_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    project = newsroom_project(tmp_path)
+    monkeypatch.chdir(project)
+    namespace: dict[str, Any] = {}
+    exec(readme_block("from pathlib import Path\n\nfrom summarizer import Summarizer"), namespace)
+    summary = namespace["summary"]
+    assert isinstance(summary, Summary)
+    assert summary.content() == Summary.model_validate_json(replayed().stdout).content()
