@@ -29,19 +29,33 @@ def option(*names: str, panel: str, **kwargs: Any) -> Any:
 
 Model = Annotated[
     str | None,
-    option("--model", panel=MODEL, help="Model name (env SUMMARIZER_MODEL; default gpt-4.1-mini)."),
+    option(
+        "--model",
+        metavar="NAME",
+        panel=MODEL,
+        help="Model name (env SUMMARIZER_MODEL; default gpt-4.1-mini).",
+    ),
 ]
 BaseUrl = Annotated[
-    str | None, option("--base-url", panel=MODEL, help="OpenAI-compatible server URL (env OPENAI_BASE_URL).")
+    str | None,
+    option(
+        "--base-url", metavar="URL", panel=MODEL, help="OpenAI-compatible server URL (env OPENAI_BASE_URL)."
+    ),
 ]
 Mode = Annotated[
     str | None,
-    option("--mode", panel=MODEL, help="instructor mode: tools, json_schema or json (default tools)."),
+    option(
+        "--mode",
+        metavar="MODE",
+        panel=MODEL,
+        help="instructor mode: tools, json_schema or json (default tools).",
+    ),
 ]
 Provider = Annotated[
     str | None,
     option(
         "--provider",
+        metavar="NAME",
         panel=MODEL,
         help="openai (the API or any --base-url server) or local (llama.cpp in-process) (default openai).",
     ),
@@ -50,21 +64,32 @@ ModelPath = Annotated[
     Path | None,
     option(
         "--model-path",
+        metavar="FILE",
         panel=MODEL,
         help="GGUF model for --provider local (default the bundled smoke-test model).",
     ),
 ]
 MaxReasks = Annotated[
-    int | None, option("--max-reasks", panel=MODEL, min=0, help="Validation re-asks (default 2).")
+    int | None,
+    option("--max-reasks", metavar="N", panel=MODEL, min=0, help="Validation re-asks (default 2)."),
 ]
 MaxRetries = Annotated[
     int | None,
-    option("--max-retries", panel=MODEL, min=0, help="Transport retries on 429/5xx/timeouts (default 4)."),
+    option(
+        "--max-retries",
+        metavar="N",
+        panel=MODEL,
+        min=0,
+        help="Transport retries on 429/5xx/timeouts (default 4).",
+    ),
 ]
 Timeout = Annotated[
-    float | None, option("--timeout", panel=MODEL, min=1, help="Seconds per request (default 120).")
+    float | None,
+    option("--timeout", metavar="SECONDS", panel=MODEL, min=1, help="Seconds per request (default 120)."),
 ]
-Seed = Annotated[int | None, option("--seed", panel=MODEL, help="Sampling seed, for reproducible runs.")]
+Seed = Annotated[
+    int | None, option("--seed", metavar="N", panel=MODEL, help="Sampling seed, for reproducible runs.")
+]
 Strict = Annotated[
     bool, option("--strict", panel=INPUT_OUTPUT, help="Fail instead of dropping ungrounded claims.")
 ]
@@ -72,19 +97,26 @@ Record = Annotated[
     Path | None,
     option(
         "--record",
+        metavar="DIR",
         panel=RECORDING,
-        help="Call the provider; save every exchange in DIR/cassette.json, the article and case.json "
-        "(a case that `check DIR` replays).",
+        help="Call the provider; save every exchange in DIR/cassette.json (summarize also writes the "
+        "article and case.json: a case that `check DIR` replays).",
     ),
 ]
 Replay = Annotated[
     Path | None,
-    option("--replay", panel=RECORDING, help="Answer from DIR/cassette.json; never touch the network."),
+    option(
+        "--replay",
+        metavar="DIR",
+        panel=RECORDING,
+        help="Answer from DIR/cassette.json; never touch the network.",
+    ),
 ]
 ReplayOrRecord = Annotated[
     Path | None,
     option(
         "--replay-or-record",
+        metavar="DIR",
         panel=RECORDING,
         help="Replay what DIR/cassette.json holds, record what is missing.",
     ),
@@ -93,6 +125,7 @@ MaxOutputTokens = Annotated[
     int | None,
     option(
         "--max-output-tokens",
+        metavar="N",
         panel=BUDGETS,
         min=16,
         help="Cap on the model's answer (default from the article).",
@@ -102,6 +135,7 @@ MaxInputTokens = Annotated[
     int | None,
     option(
         "--max-input-tokens",
+        metavar="N",
         panel=BUDGETS,
         min=256,
         help="Chunk size for long articles, in tokens (default 2,500).",
@@ -110,13 +144,18 @@ MaxInputTokens = Annotated[
 MaxCost = Annotated[
     float | None,
     option(
-        "--max-cost", panel=BUDGETS, min=0, help="Dollar budget per article, over every attempt and chunk."
+        "--max-cost",
+        metavar="USD",
+        panel=BUDGETS,
+        min=0,
+        help="Dollar budget per article, over every attempt and chunk.",
     ),
 ]
 MaxTokensTotal = Annotated[
     int | None,
     option(
         "--max-tokens-total",
+        metavar="N",
         panel=BUDGETS,
         min=1,
         help="Token budget per article, over every attempt and chunk.",
@@ -125,13 +164,18 @@ MaxTokensTotal = Annotated[
 TimeBudget = Annotated[
     float | None,
     option(
-        "--time-budget", panel=BUDGETS, min=1, help="Seconds for one article, retries included (default 300)."
+        "--time-budget",
+        metavar="SECONDS",
+        panel=BUDGETS,
+        min=1,
+        help="Seconds for one article, retries included (default 300).",
     ),
 ]
 Pricing = Annotated[
     Path | None,
     option(
         "--pricing",
+        metavar="FILE",
         panel=BUDGETS,
         help='Price table JSON {"model": {"input": $/M, "output": $/M}} (env SUMMARIZER_PRICING).',
     ),

@@ -16,13 +16,16 @@ if TYPE_CHECKING:
 
 def summarize_command(
     article: str = typer.Argument(
-        ..., help="Article file (UTF-8 text), - for standard input, or an http(s) URL to fetch."
+        ...,
+        metavar="ARTICLE",
+        help="Article file (UTF-8 text), - for standard input, or an http(s) URL to fetch.",
     ),
     output_format: Annotated[
         str | None,
         opt.option(
             "--format",
             "-f",
+            metavar="FORMAT",
             panel=opt.INPUT_OUTPUT,
             help="json, markdown or table (default json; with -o, from its suffix: .json, .md, .txt).",
         ),
@@ -37,6 +40,7 @@ def summarize_command(
         Path | None,
         opt.option(
             "--save-text",
+            metavar="FILE",
             panel=opt.INPUT_OUTPUT,
             help="Also write the article text that was summarized (the text a URL was reduced to): "
             "the offsets refer to it.",
