@@ -30,7 +30,7 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from summarizer.cli import app
-from summarizer.outputs.render import NARROW_COLUMNS, SUFFIX_FORMATS, format_for, to_table
+from summarizer.outputs.render import FORMATS, NARROW_COLUMNS, SUFFIX_FORMATS, format_for, to_table
 from summarizer.schema import Summary
 from summarizer.testing import FakeOpenAIServer, tool_call_completion
 
@@ -386,8 +386,10 @@ def test_output_suffix_decides_the_format_unless_format_says(
 
 
 def test_suffix_table_is_the_one_place_formats_are_inferred() -> None:
-    assert set(SUFFIX_FORMATS.values()) <= {"json", "markdown", "table"}
+    assert set(SUFFIX_FORMATS.values()) <= set(FORMATS)
     assert format_for(None, None) == "json"
+    assert format_for(Path("Review.HTML"), None) == "html"  # suffixes match in any case
+    assert format_for(Path("notes.MD"), None) == "markdown"
 
 
 # -- help and usage errors ---------------------------------------------------------------------------

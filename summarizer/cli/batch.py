@@ -42,6 +42,14 @@ def batch_command(
         bool,
         opt.option("--progress/--no-progress", panel=opt.BATCH, help="Progress bar on stderr (default on)."),
     ] = True,
+    html_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--html-dir",
+            metavar="DIR",
+            help="Also write a review page per summarized article and an index.html to DIR.",
+        ),
+    ] = None,
     model: opt.Model = None,
     base_url: opt.BaseUrl = None,
     mode: opt.Mode = None,
@@ -94,6 +102,10 @@ def batch_command(
                     f"cannot hold --budget-usd: no price for {summarizer.settings.model} "
                     "(give one with --pricing)"
                 )
+        if html_dir is not None:
+            from summarizer.outputs.html.index import make_directory
+
+            make_directory(html_dir)  # refuse a bad folder before anything is paid for
         done = finished_ids(output)
         total = found.total
         report = _run(
@@ -109,6 +121,11 @@ def batch_command(
             show_progress=progress,
         )
         _print_report(report)
+        if html_dir is not None:
+            from summarizer.batch.pages import write_pages
+
+            pages = write_pages(read_items(source), output, html_dir)
+            typer.echo(f"review pages: {pages.pages} written, index {pages.index}", err=True)
         if report.stopped == "interrupted":
             return INTERRUPTED
         return 1 if report.failed else 0

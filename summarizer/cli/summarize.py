@@ -1,4 +1,4 @@
-"""``summarizer summarize``: one article to JSON, Markdown or a terminal table."""
+"""``summarizer summarize``: one article to JSON, Markdown, a terminal table or an HTML review page."""
 
 from __future__ import annotations
 
@@ -27,7 +27,8 @@ def summarize_command(
             "-f",
             metavar="FORMAT",
             panel=opt.INPUT_OUTPUT,
-            help="json, markdown or table (default json; with -o, from its suffix: .json, .md, .txt).",
+            help="json, markdown, table or html (a review page) (default json; with -o, from its suffix: "
+            ".json, .md, .txt, .html).",
         ),
     ] = None,
     output: Annotated[
@@ -109,7 +110,12 @@ def summarize_command(
         if chosen == "table":
             _show_table(summary, output, replayed=replay is not None)
             return
-        rendered = to_json(summary) if chosen == "json" else to_markdown(summary)
+        if chosen == "html":
+            from summarizer.outputs.html import render
+
+            rendered = render(summary, text)
+        else:
+            rendered = to_json(summary) if chosen == "json" else to_markdown(summary)
         if output is None:
             typer.echo(rendered, nl=False)
         else:

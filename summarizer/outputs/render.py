@@ -1,4 +1,7 @@
-"""Present a ``Summary``: JSON (the contract), Markdown (for people), a terminal table (rich)."""
+"""Present a ``Summary``: JSON (the contract), Markdown (for people), a terminal table (rich).
+
+The HTML review page, which also needs the article text, is ``outputs.html.render``.
+"""
 
 from __future__ import annotations
 
@@ -11,13 +14,15 @@ from summarizer.schema import Summary
 if TYPE_CHECKING:
     from rich.console import RenderableType
 
-FORMATS = ("json", "markdown", "table")
+FORMATS = ("json", "markdown", "table", "html")  # html: outputs.html, the review page
 # `-o FILE` without `--format`: the file's suffix says the format. One line per suffix.
 SUFFIX_FORMATS = {
     ".json": "json",
     ".md": "markdown",
     ".markdown": "markdown",
     ".txt": "table",
+    ".html": "html",
+    ".htm": "html",
 }
 DEFAULT_FORMAT = "json"
 # Below this many columns the table view stacks each claim instead of setting four columns side by side.
