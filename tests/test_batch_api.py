@@ -550,8 +550,9 @@ def test_cli_import_malformed_line_is_exit_2_with_its_line_number(
         output_line("one", tool_call_completion(reference_draft)) + "\n{truncated\n", encoding="utf-8"
     )
 
+    # --quiet: the answers name "test-model", which would add a warning line about --model.
     code, stdout, stderr = invoke(
-        ["batch-import", str(jsonl_input), str(output), "-o", str(tmp_path / "r.jsonl")]
+        ["batch-import", str(jsonl_input), str(output), "-o", str(tmp_path / "r.jsonl"), "--quiet"]
     )
 
     assert code == 2

@@ -114,7 +114,14 @@ def test_check_json_output() -> None:
     result = invoke("check", str(CASE_DIR), "--json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout) == [
-        {"case": CASE_NAME, "passed": True, "error": None, "golden_missing": False, "changes": []}
+        {
+            "case": CASE_NAME,
+            "passed": True,
+            "updated": False,
+            "error": None,
+            "golden_missing": False,
+            "changes": [],
+        }
     ]
 
 
@@ -266,7 +273,8 @@ def test_update_writes_a_missing_golden_that_then_passes(tmp_path: Path) -> None
     updated = invoke("check", str(case_dir), "--update")
 
     assert updated.exit_code == 0, updated.output
-    assert "NEW" in updated.stdout
+    assert "UPDATED  no golden.json yet: written from this replay" in updated.stdout
+    assert "FAIL" not in updated.stdout and updated.stdout.endswith("0 passed, 1 updated, 0 failed\n")
     assert updated.stderr == f"updated {case_dir / 'golden.json'}\n"
     assert (case_dir / "golden.json").read_bytes() == GOLDEN_BYTES
     after = invoke("check", str(case_dir))

@@ -595,7 +595,8 @@ def test_cli_record_keeps_the_key_out_then_replays_offline(tmp_path: Path, local
     assert local_server.authorizations == [f"Bearer {key}"]  # the key really was in play
     assert key not in recorded.stdout and key not in recorded.stderr
     files = [p for p in record_dir.rglob("*") if p.is_file()]
-    assert [p.name for p in files] == ["cassette.json"]
+    # A whole case: the article, the settings the requests depend on, and the exchanges.
+    assert sorted(p.name for p in files) == ["article.txt", "case.json", "cassette.json"]
     for path in files:
         assert key.encode() not in path.read_bytes(), path
     data = cassette_json(record_dir / "cassette.json")

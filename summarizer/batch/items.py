@@ -41,6 +41,98 @@ class BatchItem:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+# How many bad lines and duplicate ids a survey names (it counts them all).
+NAMED = 5
+
+
+@dataclass(frozen=True)
+class InputSurvey:
+    """What a pass over the input found before any article is summarized."""
+
+    total: int
+    bad_lines: tuple[str, ...] = ()  # the first NAMED reasons
+    bad_count: int = 0
+    duplicates: tuple[str, ...] = ()  # the first NAMED ids given more than once
+    duplicate_count: int = 0
+
+
+def survey(source: Path) -> InputSurvey:
+    """Count the articles and find bad lines and repeated ids; refuse input that is no batch at all.
+
+    Raises InputError for a missing source, an empty one, and a file that is not JSONL (its first
+    line is not a JSON object: a pretty-printed JSON file, an article given as a file). Reading is
+    streamed, like the run itself; only the ids are kept.
+    """
+    if source.is_dir():
+        ids = (
+            p.relative_to(source).with_suffix("").as_posix()
+            for p in sorted(source.rglob("*"))
+            if p.is_file() and p.suffix.lower() in ARTICLE_SUFFIXES
+        )
+        found = _tally((item_id, None) for item_id in ids)
+        if not found.total:
+            raise InputError(f"{source}: no articles in this folder (batch reads its .txt and .md files)")
+        return found
+    if not source.is_file():
+        raise InputError(f"{source}: no such file or folder")
+    first = _first_line(source)
+    if first is None:
+        raise InputError(f"{source}: no articles in it (an empty file)")
+    number, line = first
+    if not _is_json_object(line):
+        hint = (
+            "a pretty-printed JSON file? write one object a line"
+            if line.strip() in (b"{", b"[", b"[{")
+            else 'write one {"id": ..., "text": ...} object a line, or give a folder of .txt/.md articles'
+        )
+        raise InputError(f"{source} is not JSONL: line {number} is not a JSON object ({hint})")
+    return _tally((item.id, item.extra.get("input_error")) for item in _read_jsonl(source))
+
+
+def _tally(items: Iterator[tuple[str, str | None]]) -> InputSurvey:
+    seen: set[str] = set()
+    repeated: set[str] = set()
+    duplicates: list[str] = []
+    bad: list[str] = []
+    total = bad_count = 0
+    for item_id, problem in items:
+        total += 1
+        if problem is not None:
+            bad_count += 1
+            if len(bad) < NAMED:
+                bad.append(problem)
+            continue
+        if item_id in seen and item_id not in repeated:
+            repeated.add(item_id)
+            if len(duplicates) < NAMED:
+                duplicates.append(item_id)
+        seen.add(item_id)
+    return InputSurvey(total, tuple(bad), bad_count, tuple(duplicates), len(repeated))
+
+
+def _first_line(path: Path) -> tuple[int, bytes] | None:
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, 1):
+            line = raw.removeprefix(b"\xef\xbb\xbf") if number == 1 else raw
+            if line.strip():
+                return number, line
+    return None
+
+
+def _is_json_object(line: bytes) -> bool:
+    try:
+        return isinstance(json.loads(line.decode("utf-8", "replace")), dict)
+    except ValueError:
+        return False
+
+
+def check_output_folder(out: Path) -> None:
+    """The results file's folder must exist: the same rule, and message, as ``summarize -o``."""
+    directory = out.parent if str(out.parent) else Path(".")
+    if not directory.is_dir():
+        raise InputError(f"cannot write {out}: directory {directory} does not exist")
+
+
 def read_items(source: Path) -> Iterator[BatchItem]:
     if source.is_dir():
         yield from _read_folder(source)
@@ -156,8 +248,8 @@ class ResultWriter:
 
     def __init__(self, out: Path, *, wait: bool = False, on_wait: Callable[[], None] | None = None) -> None:
         self.path = out
+        check_output_folder(out)  # the same rule, and message, as summarize -o
         try:
-            out.parent.mkdir(parents=True, exist_ok=True)
             self._fd = os.open(out, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         except OSError as exc:
             raise OutputError(os_error_line("write", out, exc)) from None

@@ -12,16 +12,22 @@ import typer
 from summarizer.cli.batch import batch_command, cache_app
 from summarizer.cli.batch_api import batch_export_command, batch_import_command
 from summarizer.cli.check import check_command, score_command
+from summarizer.cli.presentation import SummarizerGroup
 from summarizer.cli.slack import slack_app
 from summarizer.cli.summarize import summarize_command
 
 app = typer.Typer(
     name="summarizer",
+    cls=SummarizerGroup,
     help="Turn a news article into a validated record: entities, sources and claims, each claim "
     "backed by a verbatim quote with exact offsets.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Plain help (see cli/presentation.py): rich's help costs more than the rest of --help.
+    rich_markup_mode=None,
+    # Wide enough for the commands' one-line descriptions (click still fits a narrower terminal).
+    context_settings={"max_content_width": 110},
 )
 
 

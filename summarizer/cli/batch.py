@@ -12,6 +12,7 @@ from summarizer.cli import llm_options as opt
 from summarizer.cli.running import run_guarded
 
 if TYPE_CHECKING:
+    from summarizer.batch.items import InputSurvey
     from summarizer.batch.runner import BatchReport
 
 INTERRUPTED = 130
@@ -19,20 +20,34 @@ INTERRUPTED = 130
 
 def batch_command(
     source: Annotated[Path, typer.Argument(help="A folder of .txt/.md articles, or a JSONL of {id, text}.")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="JSONL results, appended (resumable).")],
-    concurrency: Annotated[int, typer.Option("--concurrency", "-c", min=1, help="Articles in flight.")] = 8,
+    output: Annotated[
+        Path,
+        opt.option("--output", "-o", panel=opt.INPUT_OUTPUT, help="JSONL results, appended (resumable)."),
+    ],
+    concurrency: Annotated[
+        int, opt.option("--concurrency", "-c", panel=opt.BATCH, min=1, help="Articles in flight (default 8).")
+    ] = 8,
     rpm: Annotated[
-        float | None, typer.Option("--rpm", min=1, help="Client-side requests per minute.")
+        float | None, opt.option("--rpm", panel=opt.BATCH, min=1, help="Client-side requests per minute.")
     ] = None,
-    tpm: Annotated[float | None, typer.Option("--tpm", min=1, help="Client-side tokens per minute.")] = None,
+    tpm: Annotated[
+        float | None, opt.option("--tpm", panel=opt.BATCH, min=1, help="Client-side tokens per minute.")
+    ] = None,
     budget_usd: Annotated[
-        float | None, typer.Option("--budget-usd", min=0, help="Stop scheduling once the run has cost this.")
+        float | None,
+        opt.option(
+            "--budget-usd", panel=opt.BUDGETS, min=0, help="Stop scheduling once the run has cost this."
+        ),
     ] = None,
     progress: Annotated[
-        bool, typer.Option("--progress/--no-progress", help="Progress bar on stderr.")
+        bool,
+        opt.option("--progress/--no-progress", panel=opt.BATCH, help="Progress bar on stderr (default on)."),
     ] = True,
     wait: Annotated[
-        bool, typer.Option("--wait", help="If another run is writing OUT, wait for it instead of refusing.")
+        bool,
+        opt.option(
+            "--wait", panel=opt.BATCH, help="If another run is writing OUT, wait for it instead of refusing."
+        ),
     ] = False,
     html_dir: Annotated[
         Path | None,
@@ -62,19 +77,20 @@ def batch_command(
     seed: opt.Seed = None,
     no_cache: opt.NoCache = False,
     pricing: opt.Pricing = None,
+    quiet: opt.Quiet = False,
     debug: opt.Debug = False,
 ) -> None:
     """Summarize a folder or JSONL of articles into OUT.jsonl: concurrent, resumable, cached."""
     options = dict(locals())  # the parameters, before anything else is defined
 
     def body() -> int:
-        from summarizer.batch.items import ResultWriter, finished_ids, read_items
+        from summarizer.batch.items import ResultWriter, check_output_folder, finished_ids, read_items, survey
         from summarizer.errors import OutputError
 
-        if not source.exists():
-            from summarizer.errors import InputError
-
-            raise InputError(f"{source}: no such file or folder")
+        # Refusals first, before any model is built or any call is paid for.
+        check_output_folder(output)
+        found = survey(source)
+        _print_survey(found, source, quiet=quiet)
         settings = opt.settings_from(options)
         summarizer = opt.build_summarizer(
             settings,
@@ -83,6 +99,7 @@ def batch_command(
             replay_or_record=replay_or_record,
             no_cache=no_cache,
             pricing=pricing,
+            quiet=quiet,
         )
         if budget_usd is not None:
             from summarizer.errors import ConfigError
@@ -101,7 +118,7 @@ def batch_command(
         writer = ResultWriter(output, wait=wait, on_wait=lambda: _waiting_for(output))
         try:
             done = finished_ids(output)
-            total = _count(source)
+            total = found.total
             report = _run(
                 read_items(source),
                 summarizer,
@@ -141,13 +158,21 @@ def _waiting_for(output: Path) -> None:
     typer.echo(f"waiting for the other run writing {output} to end (Ctrl-C to give up)", err=True)
 
 
-def _count(source: Path) -> int:
-    from summarizer.batch.items import ARTICLE_SUFFIXES
-
-    if source.is_dir():
-        return sum(1 for p in source.rglob("*") if p.is_file() and p.suffix.lower() in ARTICLE_SUFFIXES)
-    with source.open("rb") as handle:
-        return sum(1 for line in handle if line.strip())
+def _print_survey(found: InputSurvey, source: Path, *, quiet: bool) -> None:
+    """Bad lines and repeated ids, said before the run (each bad line also gets its error record)."""
+    if found.bad_count:
+        opt.warn(
+            f"{found.bad_count} of {found.total} input line(s) cannot be summarized; the first: "
+            + " | ".join(found.bad_lines),
+            quiet=quiet,
+        )
+    if found.duplicate_count:
+        opt.warn(
+            f"{found.duplicate_count} id(s) appear more than once in {source} "
+            f"({', '.join(found.duplicates)}{', ...' if found.duplicate_count > len(found.duplicates) else ''}): "
+            "each is summarized every time and the newest result line wins",
+            quiet=quiet,
+        )
 
 
 def _run(items, summarizer, writer, *, skip, total, concurrency, rpm, tpm, budget_usd, show_progress):  # type: ignore[no-untyped-def]

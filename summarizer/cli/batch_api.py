@@ -93,6 +93,7 @@ def batch_import_command(
     mode: opt.Mode = None,
     strict: opt.Strict = False,
     pricing: opt.Pricing = None,
+    quiet: opt.Quiet = False,
     debug: opt.Debug = False,
 ) -> None:
     """Validate and ground a provider's Batch API answers into results like `summarizer batch` writes.
@@ -115,7 +116,8 @@ def batch_import_command(
         settings = opt.build_settings(model=model, base_url=base_url, mode=mode, strict=strict)
         if settings.mode not in MODES:  # before the results file is touched
             raise ConfigError(f"unknown mode {settings.mode!r}: choose one of {', '.join(MODES)}")
-        summarizer = opt.build_summarizer(settings, no_cache=True, pricing=pricing)
+        summarizer = opt.build_summarizer(settings, no_cache=True, pricing=pricing, quiet=quiet)
+        _warn_on_other_models(provider_outputs, settings.model, quiet=quiet)
         writer = ResultWriter(output)  # the lock first: what is done is known once no one else writes
         done = finished_ids(output)
         report = BatchReport()
@@ -164,6 +166,47 @@ def batch_import_command(
         return 1 if report.failed else 0
 
     run_guarded(body, debug=debug)
+
+
+# Answers looked at per provider file for the model that wrote them (the first ones say it).
+_MODEL_SAMPLE = 50
+
+
+def answer_models(path: Path, sample: int = _MODEL_SAMPLE) -> set[str]:
+    """The models named by the first ``sample`` answers of a Batch API output file."""
+    import json
+
+    models: set[str] = set()
+    with path.open("rb") as handle:
+        for raw in handle:
+            if not raw.strip():
+                continue
+            sample -= 1
+            if sample < 0:
+                break
+            try:
+                model = json.loads(raw)["response"]["body"]["model"]
+            except (ValueError, KeyError, TypeError):
+                continue  # an error line, or a bad one (import itself reports those)
+            if isinstance(model, str):
+                models.add(model)
+    return models
+
+
+def _same_model(answered: str, chosen: str) -> bool:
+    # The API answers with a dated snapshot of the alias it was asked for: gpt-4.1-mini-2025-04-14.
+    return answered == chosen or answered.startswith(chosen + "-")
+
+
+def _warn_on_other_models(paths: list[Path], chosen: str, *, quiet: bool) -> None:
+    """Prices and meta come from --model: say so when the answers were written by another one."""
+    others = sorted({m for path in paths for m in answer_models(path) if not _same_model(m, chosen)})
+    if others:
+        opt.warn(
+            f"the answers were written by {', '.join(others)}, not {chosen}: meta and cost are "
+            f"computed for {chosen}; pass --model {others[0]} if that is what ran the batch",
+            quiet=quiet,
+        )
 
 
 def _retry_path(output: Path) -> Path:

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from summarizer.cli.running import run_guarded
+
+if TYPE_CHECKING:
+    from summarizer.golden.cases import CaseResult
 
 DEFAULT_CASES = Path("fixtures/cases")
 
@@ -21,7 +25,13 @@ def check_command(
     live: bool = typer.Option(
         False, "--live", help="Call the provider instead of replaying (use with --score)."
     ),
-    min_f1: float = typer.Option(0.8, "--min-f1", help="With --score: lowest passing F1 for each part."),
+    min_f1: float = typer.Option(
+        0.8,
+        "--min-f1",
+        min=0.0,
+        max=1.0,
+        help="With --score: lowest passing F1 for each part, 0-1 (default 0.8).",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable results (for CI dashboards)."),
     html_dir: Path | None = typer.Option(
         None,
@@ -57,6 +67,10 @@ def _check_cases(cases: list, *, update: bool, as_json: bool) -> int:  # type: i
     from summarizer.golden.compare import write_golden
 
     results = [check_case(case) for case in cases]
+    # --update rewrites whatever does not pass (an unreadable golden included), as long as the
+    # replay itself produced a summary: those cases are "updated", not failures.
+    updated = {r.case.name for r in results if update and r.summary is not None and not r.passed}
+    failed = [r for r in results if not r.passed and r.case.name not in updated]
     if as_json:
         typer.echo(
             json.dumps(
@@ -64,6 +78,7 @@ def _check_cases(cases: list, *, update: bool, as_json: bool) -> int:  # type: i
                     {
                         "case": r.case.name,
                         "passed": r.passed,
+                        "updated": r.case.name in updated,
                         "error": r.error,
                         "golden_missing": r.golden_missing,
                         "changes": list(r.changes),
@@ -76,34 +91,44 @@ def _check_cases(cases: list, *, update: bool, as_json: bool) -> int:  # type: i
     else:
         width = max(len(r.case.name) for r in results) if results else 0
         for r in results:
-            if r.error:
-                status, detail = "ERROR", r.error
-            elif r.golden_missing:
-                status, detail = "NEW", "no golden.json yet (run with --update to write it)"
-            elif r.changes:
-                status, detail = "FAIL", f"{len(r.changes)} change(s) from the golden"
-            else:
-                s = r.summary
-                assert s is not None and s.meta is not None
-                status = "PASS"
-                detail = (
-                    f"{len(s.entities)} entities, {len(s.sources)} sources, {len(s.claims)} claims, "
-                    f"{s.meta.attempts} attempt(s)"
-                )
+            status, detail = _status(r, updated=r.case.name in updated)
             typer.echo(f"{r.case.name:<{width}}  {status:<5}  {detail}")
             for change in r.changes:
                 typer.echo(f"    - {change}")
         passed = sum(r.passed for r in results)
-        typer.echo(f"{passed} passed, {len(results) - passed} failed")
-    if update:
-        for r in results:
-            # Rewrite whatever does not pass, an unreadable golden included, as long as the
-            # replay itself produced a summary.
-            if r.summary is not None and not r.passed:
-                write_golden(r.case.golden_path, r.summary)
-                typer.echo(f"updated {r.case.golden_path}", err=True)
-        return 0 if all(r.summary is not None for r in results) else 1
-    return 0 if all(r.passed for r in results) else 1
+        counts = [f"{passed} passed"]
+        if update:
+            counts.append(f"{len(updated)} updated")
+        counts.append(f"{len(failed)} failed")
+        typer.echo(", ".join(counts))
+    # Written after the changes are shown, so that what is overwritten was seen first.
+    for r in results:
+        if r.case.name in updated:
+            assert r.summary is not None
+            write_golden(r.case.golden_path, r.summary)
+            typer.echo(f"updated {r.case.golden_path}", err=True)
+    return 1 if failed else 0
+
+
+def _status(r: CaseResult, *, updated: bool) -> tuple[str, str]:
+    if updated:
+        if r.golden_missing:
+            return "UPDATED", "no golden.json yet: written from this replay"
+        if r.error:
+            return "UPDATED", f"golden rewritten from this replay ({r.error})"
+        return "UPDATED", f"{len(r.changes)} change(s) from the golden: rewritten from this replay"
+    if r.error:
+        return "ERROR", r.error
+    if r.golden_missing:
+        return "NEW", "no golden.json yet (run with --update to write it)"
+    if r.changes:
+        return "FAIL", f"{len(r.changes)} change(s) from the golden"
+    s = r.summary
+    assert s is not None and s.meta is not None
+    return "PASS", (
+        f"{len(s.entities)} entities, {len(s.sources)} sources, {len(s.claims)} claims, "
+        f"{s.meta.attempts} attempt(s)"
+    )
 
 
 def _score_cases(
@@ -158,7 +183,13 @@ def _score_cases(
 def score_command(
     golden: Path = typer.Argument(..., help="The golden summary (JSON)."),
     actual: Path = typer.Argument(..., help="The summary to score (JSON, as `summarize` writes it)."),
-    min_f1: float = typer.Option(0.8, "--min-f1", help="Lowest passing F1 for entities, sources, claims."),
+    min_f1: float = typer.Option(
+        0.8,
+        "--min-f1",
+        min=0.0,
+        max=1.0,
+        help="Lowest passing F1 for entities, sources, claims, 0-1 (default 0.8).",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the scores as JSON."),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks."),
 ) -> None:

@@ -13,79 +13,186 @@ if TYPE_CHECKING:
     from summarizer.config import Settings
     from summarizer.pipeline import Summarizer
 
+# Help panels: every command's options grouped the same way. Defaults are said in the help text,
+# "(default X)", in one style; typer's own [default: ...] column is turned off in cli/__init__.py.
+INPUT_OUTPUT = "Input/Output"
+MODEL = "Model"
+RECORDING = "Recording"
+BUDGETS = "Budgets"
+BATCH = "Batch"
+
+
+def option(*names: str, panel: str, **kwargs: Any) -> Any:
+    # show_default=False: our help texts say the default themselves, once, in one style.
+    return typer.Option(*names, rich_help_panel=panel, show_default=False, **kwargs)
+
+
 Model = Annotated[
-    str | None, typer.Option("--model", help="Model name (env SUMMARIZER_MODEL; default gpt-4.1-mini).")
+    str | None,
+    option(
+        "--model",
+        metavar="NAME",
+        panel=MODEL,
+        help="Model name (env SUMMARIZER_MODEL; default gpt-4.1-mini).",
+    ),
 ]
 BaseUrl = Annotated[
-    str | None, typer.Option("--base-url", help="OpenAI-compatible server URL (env OPENAI_BASE_URL).")
+    str | None,
+    option(
+        "--base-url", metavar="URL", panel=MODEL, help="OpenAI-compatible server URL (env OPENAI_BASE_URL)."
+    ),
 ]
-Mode = Annotated[str | None, typer.Option("--mode", help="instructor mode: tools, json_schema or json.")]
-MaxReasks = Annotated[int | None, typer.Option("--max-reasks", min=0, help="Validation re-asks (default 2).")]
-MaxRetries = Annotated[
-    int | None,
-    typer.Option("--max-retries", min=0, help="Transport retries on 429/5xx/timeouts (default 4)."),
-]
-Timeout = Annotated[float | None, typer.Option("--timeout", min=1, help="Seconds per request (default 120).")]
-Strict = Annotated[bool, typer.Option("--strict", help="Fail instead of dropping ungrounded claims.")]
-Record = Annotated[
-    Path | None,
-    typer.Option("--record", help="Call the provider and save every exchange in DIR/cassette.json."),
-]
-Replay = Annotated[
-    Path | None, typer.Option("--replay", help="Answer from DIR/cassette.json; never touch the network.")
-]
-ReplayOrRecord = Annotated[
-    Path | None,
-    typer.Option("--replay-or-record", help="Replay what DIR/cassette.json holds, record what is missing."),
+Mode = Annotated[
+    str | None,
+    option(
+        "--mode",
+        metavar="MODE",
+        panel=MODEL,
+        help="instructor mode: tools, json_schema or json (default tools).",
+    ),
 ]
 Provider = Annotated[
     str | None,
-    typer.Option(
-        "--provider", help="openai (the API or any --base-url server) or local (llama.cpp in-process)."
+    option(
+        "--provider",
+        metavar="NAME",
+        panel=MODEL,
+        help="openai (the API or any --base-url server) or local (llama.cpp in-process) (default openai).",
     ),
 ]
 ModelPath = Annotated[
     Path | None,
-    typer.Option(
-        "--model-path", help="GGUF model for --provider local (default: the bundled smoke-test model)."
+    option(
+        "--model-path",
+        metavar="FILE",
+        panel=MODEL,
+        help="GGUF model for --provider local (default the bundled smoke-test model).",
+    ),
+]
+MaxReasks = Annotated[
+    int | None,
+    option("--max-reasks", metavar="N", panel=MODEL, min=0, help="Validation re-asks (default 2)."),
+]
+MaxRetries = Annotated[
+    int | None,
+    option(
+        "--max-retries",
+        metavar="N",
+        panel=MODEL,
+        min=0,
+        help="Transport retries on 429/5xx/timeouts (default 4).",
+    ),
+]
+Timeout = Annotated[
+    float | None,
+    option("--timeout", metavar="SECONDS", panel=MODEL, min=1, help="Seconds per request (default 120)."),
+]
+Seed = Annotated[
+    int | None, option("--seed", metavar="N", panel=MODEL, help="Sampling seed, for reproducible runs.")
+]
+Strict = Annotated[
+    bool, option("--strict", panel=INPUT_OUTPUT, help="Fail instead of dropping ungrounded claims.")
+]
+Record = Annotated[
+    Path | None,
+    option(
+        "--record",
+        metavar="DIR",
+        panel=RECORDING,
+        help="Call the provider; save every exchange in DIR/cassette.json (summarize also writes the "
+        "article and case.json: a case that `check DIR` replays).",
+    ),
+]
+Replay = Annotated[
+    Path | None,
+    option(
+        "--replay",
+        metavar="DIR",
+        panel=RECORDING,
+        help="Answer from DIR/cassette.json; never touch the network.",
+    ),
+]
+ReplayOrRecord = Annotated[
+    Path | None,
+    option(
+        "--replay-or-record",
+        metavar="DIR",
+        panel=RECORDING,
+        help="Replay what DIR/cassette.json holds, record what is missing.",
     ),
 ]
 MaxOutputTokens = Annotated[
     int | None,
-    typer.Option(
-        "--max-output-tokens", min=16, help="Cap on the model's answer (default: from the article)."
+    option(
+        "--max-output-tokens",
+        metavar="N",
+        panel=BUDGETS,
+        min=16,
+        help="Cap on the model's answer (default from the article).",
     ),
 ]
 MaxInputTokens = Annotated[
     int | None,
-    typer.Option(
-        "--max-input-tokens", min=256, help="Chunk size for long articles, in tokens (default 2,500)."
+    option(
+        "--max-input-tokens",
+        metavar="N",
+        panel=BUDGETS,
+        min=256,
+        help="Chunk size for long articles, in tokens (default 2,500).",
     ),
 ]
 MaxCost = Annotated[
     float | None,
-    typer.Option("--max-cost", min=0, help="Dollar budget per article, over every attempt and chunk."),
+    option(
+        "--max-cost",
+        metavar="USD",
+        panel=BUDGETS,
+        min=0,
+        help="Dollar budget per article, over every attempt and chunk.",
+    ),
 ]
 MaxTokensTotal = Annotated[
     int | None,
-    typer.Option("--max-tokens-total", min=1, help="Token budget per article, over every attempt and chunk."),
+    option(
+        "--max-tokens-total",
+        metavar="N",
+        panel=BUDGETS,
+        min=1,
+        help="Token budget per article, over every attempt and chunk.",
+    ),
 ]
 TimeBudget = Annotated[
     float | None,
-    typer.Option("--time-budget", min=1, help="Seconds for one article, retries included (default 300)."),
-]
-Seed = Annotated[int | None, typer.Option("--seed", help="Sampling seed, for reproducible runs.")]
-NoCache = Annotated[
-    bool, typer.Option("--no-cache", help="Neither read nor write the summary cache (SUMMARIZER_CACHE_DIR).")
+    option(
+        "--time-budget",
+        metavar="SECONDS",
+        panel=BUDGETS,
+        min=1,
+        help="Seconds for one article, retries included (default 300).",
+    ),
 ]
 Pricing = Annotated[
     Path | None,
-    typer.Option(
+    option(
         "--pricing",
+        metavar="FILE",
+        panel=BUDGETS,
         help='Price table JSON {"model": {"input": $/M, "output": $/M}} (env SUMMARIZER_PRICING).',
     ),
 ]
-Debug = Annotated[bool, typer.Option("--debug", help="Show tracebacks.")]
+NoCache = Annotated[
+    bool,
+    option(
+        "--no-cache",
+        panel=INPUT_OUTPUT,
+        help="Neither read nor write the summary cache (SUMMARIZER_CACHE_DIR).",
+    ),
+]
+Quiet = Annotated[
+    bool,
+    option("--quiet", "-q", panel=INPUT_OUTPUT, help="No warnings on stderr (errors are still printed)."),
+]
+Debug = Annotated[bool, option("--debug", panel=INPUT_OUTPUT, help="Show tracebacks.")]
 
 
 # The parameters of a command that become Settings (each declared above, once).
@@ -163,6 +270,7 @@ def build_summarizer(
     replay_or_record: Path | None = None,
     no_cache: bool = False,
     pricing: Path | None = None,
+    quiet: bool = False,
 ) -> Summarizer:
     import os
 
@@ -181,7 +289,7 @@ def build_summarizer(
         from summarizer.llm.local import BUNDLED_MODEL_FILE, BUNDLED_MODEL_NOTICE
 
         if settings.model_path.name == BUNDLED_MODEL_FILE:
-            typer.echo(f"summarizer: note: {BUNDLED_MODEL_NOTICE}", err=True)
+            warn(BUNDLED_MODEL_NOTICE, quiet=quiet)
     # Recording and replaying are about the exchange itself: a cache hit would skip it.
     use_cache = not no_cache and transport is None
     return Summarizer(
@@ -190,3 +298,9 @@ def build_summarizer(
         cache=SummaryCache(on_warning=warn) if use_cache else None,
         prices=prices,
     )
+
+
+def warn(message: str, *, quiet: bool) -> None:
+    """A warning: one line on stderr, whatever the output format (stdout may be piped to jq)."""
+    if not quiet:
+        typer.echo(f"summarizer: warning: {' '.join(message.split())}", err=True)

@@ -9,7 +9,7 @@ from summarizer.cli.running import run_guarded
 
 slack_app = typer.Typer(
     name="slack",
-    help="The newsroom Slack bot (needs: pip install 'summarizer\\[slack]').",
+    help="The newsroom Slack bot (needs: pip install 'summarizer[slack]').",
     no_args_is_help=True,
 )
 

@@ -3,32 +3,50 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from summarizer.cli import llm_options as opt
 from summarizer.cli.running import run_guarded, write_stdout
 
+if TYPE_CHECKING:
+    from summarizer.schema import Summary
+
 
 def summarize_command(
     article: str = typer.Argument(
-        ..., help="Article file (UTF-8 text), - for standard input, or an http(s) URL to fetch."
+        ...,
+        metavar="ARTICLE",
+        help="Article file (UTF-8 text), - for standard input, or an http(s) URL to fetch.",
     ),
-    output_format: str | None = typer.Option(
-        None,
-        "--format",
-        "-f",
-        help="json, markdown, table or html (a review page). Default: html for -o *.html, else json.",
-    ),
-    output: Path | None = typer.Option(
-        None, "--output", "-o", help="Write here (atomically) instead of stdout."
-    ),
-    save_text: Path | None = typer.Option(
-        None,
-        "--save-text",
-        help="Also write the article text that was summarized (the text a URL was reduced to): "
-        "the offsets refer to it.",
-    ),
+    output_format: Annotated[
+        str | None,
+        opt.option(
+            "--format",
+            "-f",
+            metavar="FORMAT",
+            panel=opt.INPUT_OUTPUT,
+            help="json, markdown, table or html (a review page) (default json; with -o, from its suffix: "
+            ".json, .md, .txt, .html).",
+        ),
+    ] = None,
+    output: Annotated[
+        Path | None,
+        opt.option(
+            "--output", "-o", panel=opt.INPUT_OUTPUT, help="Write here (atomically) instead of stdout."
+        ),
+    ] = None,
+    save_text: Annotated[
+        Path | None,
+        opt.option(
+            "--save-text",
+            metavar="FILE",
+            panel=opt.INPUT_OUTPUT,
+            help="Also write the article text that was summarized (the text a URL was reduced to): "
+            "the offsets refer to it.",
+        ),
+    ] = None,
     model: opt.Model = None,
     base_url: opt.BaseUrl = None,
     mode: opt.Mode = None,
@@ -49,6 +67,7 @@ def summarize_command(
     seed: opt.Seed = None,
     no_cache: opt.NoCache = False,
     pricing: opt.Pricing = None,
+    quiet: opt.Quiet = False,
     debug: opt.Debug = False,
 ) -> None:
     """Summarize one article into entities, sources and grounded claims."""
@@ -59,9 +78,9 @@ def summarize_command(
         from summarizer.inputs.files import read_article
         from summarizer.inputs.url import fetch_article, is_url
         from summarizer.outputs.atomic import write_atomic
-        from summarizer.outputs.render import FORMATS, to_json, to_markdown
+        from summarizer.outputs.render import FORMATS, format_for, to_json, to_markdown
 
-        chosen = output_format or _format_for(output)
+        chosen = format_for(output, output_format)
         if chosen not in FORMATS:
             fail(f"unknown format {chosen!r}: choose one of {', '.join(FORMATS)}", 2)
         # A URL is fetched and reduced to its article; the offsets refer to that text.
@@ -76,10 +95,20 @@ def summarize_command(
             replay_or_record=replay_or_record,
             no_cache=no_cache,
             pricing=pricing,
+            quiet=quiet,
         )
+        recording_into = record or replay_or_record
+        if recording_into is not None:
+            # The folder becomes a case: `check DIR` replays it with no hand-written case.json.
+            from summarizer.golden.cases import write_case
+
+            write_case(recording_into, summarizer.settings, text)
         summary = summarizer.summarize(text)
+        if summary.meta is not None:
+            for warning in summary.meta.warnings:
+                opt.warn(warning, quiet=quiet)
         if chosen == "table":
-            _show_table(summary, output)
+            _show_table(summary, output, replayed=replay is not None)
             return
         if chosen == "html":
             from summarizer.outputs.html import render
@@ -95,26 +124,19 @@ def summarize_command(
     run_guarded(body, debug=debug)
 
 
-def _format_for(output: Path | None) -> str:
-    """The format an output file's name asks for when --format is not given."""
-    if output is not None and output.suffix.lower() in (".html", ".htm"):
-        return "html"
-    return "json"
-
-
-def _show_table(summary: object, output: Path | None) -> None:
+def _show_table(summary: Summary, output: Path | None, *, replayed: bool) -> None:
     import io
 
     from rich.console import Console
 
     from summarizer.outputs.atomic import write_atomic
     from summarizer.outputs.render import to_table
-    from summarizer.schema import Summary
 
-    assert isinstance(summary, Summary)
     if output is None:
-        Console().print(to_table(summary))
+        console = Console()
+        # The warnings went to stderr already.
+        console.print(to_table(summary, width=console.width, replayed=replayed, warnings=False))
         return
     console = Console(record=True, width=120, file=io.StringIO())
-    console.print(to_table(summary))
+    console.print(to_table(summary, width=120, replayed=replayed))
     write_atomic(output, console.export_text())

@@ -84,6 +84,33 @@ def load_case(directory: Path) -> Case:
     return Case(directory=directory, settings=settings)
 
 
+def recorded_case_settings(settings: Settings) -> dict[str, Any]:
+    """What case.json must pin for a replay to send the very requests a recording made.
+
+    The request depends on the provider (OpenAI's API asks with ``max_completion_tokens``, any
+    other server with ``max_tokens``; that is decided by ``base_url`` and ``provider_name``), the
+    model and mode, sampling, the number of re-asks and the output and chunk sizes. Every one is
+    written, defaults included, so that a later change of a default cannot break an old case.
+    """
+    return {name: _json_value(getattr(settings, name)) for name in sorted(CASE_SETTINGS)}
+
+
+def _json_value(value: Any) -> Any:
+    return str(value) if isinstance(value, Path) else value
+
+
+def write_case(directory: Path, settings: Settings, text: str) -> None:
+    """Make ``directory`` a case for what is being recorded into it: article.txt and case.json."""
+    from summarizer.outputs.atomic import write_atomic
+
+    directory.mkdir(parents=True, exist_ok=True)
+    write_atomic(directory / ARTICLE_FILE, text)
+    write_atomic(
+        directory / CASE_FILE,
+        json.dumps(recorded_case_settings(settings), indent=2, ensure_ascii=False) + "\n",
+    )
+
+
 def find_cases(root: Path) -> list[Case]:
     return [load_case(d) for d in sorted(root.iterdir()) if (d / ARTICLE_FILE).is_file()]
 

@@ -6,7 +6,8 @@ Installed with the package (entry point ``pytest11``). In a test file::
         summary = summarizer_case("fixtures/cases/khamenei-moscow-exiles")
         assert summary.claims
 
-The fixture replays the case's cassette (no network) and fails the test with a
+A relative path is found beside the test file, else from pytest's rootdir. The fixture replays
+the case's cassette (no network) and fails the test with a
 diff by meaning when the content differs from ``golden.json``. Flags:
 ``--summarizer-record`` calls the provider and re-records the cassette (needs a
 key or ``OPENAI_BASE_URL``); ``--summarizer-update-goldens`` rewrites goldens.
@@ -49,9 +50,7 @@ def summarizer_case(request: pytest.FixtureRequest) -> Callable[[str | Path], Su
         from summarizer.golden.compare import diff, load_golden, write_golden
         from summarizer.llm.recording import RecordMode
 
-        directory = Path(case_dir)
-        if not directory.is_absolute():
-            directory = Path(str(request.config.rootpath)) / directory
+        directory = _resolve(Path(case_dir), request)
         try:
             case = load_case(directory)
             if record:
@@ -78,3 +77,14 @@ def summarizer_case(request: pytest.FixtureRequest) -> Callable[[str | Path], Su
         return summary
 
     return check
+
+
+def _resolve(case_dir: Path, request: pytest.FixtureRequest) -> Path:
+    """A relative case path is looked up beside the test file first, then from pytest's rootdir
+    (where pyproject.toml or pytest.ini is), so a test means the same wherever pytest is run from."""
+    if case_dir.is_absolute():
+        return case_dir
+    beside_test = Path(str(request.path)).parent / case_dir
+    if beside_test.is_dir():
+        return beside_test
+    return Path(str(request.config.rootpath)) / case_dir

@@ -61,6 +61,19 @@ def bundled_model_path() -> Path:
     return path
 
 
+def runtime_origin() -> dict[str, str]:
+    """What the in-process model's exact output depends on besides the model: the llama-cpp-python
+    version and the CPU features llama.cpp was built for and uses. Recorded in a cassette's origin, so
+    that a word-for-word comparison is only made where both are the same."""
+    try:
+        import llama_cpp
+    except ImportError:
+        return {}
+    info = llama_cpp.llama_print_system_info()
+    text = info.decode("utf-8", "replace") if isinstance(info, bytes) else str(info)
+    return {"llama_cpp_version": str(llama_cpp.__version__), "cpu_features": " ".join(text.split())}
+
+
 class TimeBudgetExceeded(Exception):
     """The call's time budget ran out while the model was still writing."""
 

@@ -185,6 +185,10 @@ def recorded_origin(provider: str, model: str, base_url: str | None = None) -> d
     }
     if base_url:
         origin["base_url"] = base_url
+    if provider == "local":
+        from summarizer.llm.local import runtime_origin
+
+        origin.update(runtime_origin())
     return origin
 
 
