@@ -1,8 +1,8 @@
 """A decoded news page reduced to its article (trafilatura) and its metadata.
 
 What trafilatura is asked for, and why:
-- Layout tables (a table whose cells hold paragraphs and headings: how many older sites lay out a
-  page) are turned into plain blocks first; data tables are kept (``include_tables``). Dropping
+- Layout tables (a table whose cells hold paragraphs and headings, or a one-column table: how
+  many older sites lay out a page) are turned into plain blocks first; data tables are kept (``include_tables``). Dropping
   tables lost whole articles; keeping layout tables as tables ran the article into one line.
 - A first pass favours precision; when it finds less than ``MIN_ARTICLE_CHARS``, a second, balanced
   pass is tried and the longer text kept (some articles are all "uncertain" to the precise pass).
@@ -47,7 +47,8 @@ def unwrap_layout_tables(tree: HtmlElement) -> int:
     for table in list(tree.iter("table")):
         if table.getparent() is None or table.tag != "table":
             continue  # already unwrapped as part of an outer layout table
-        if not table.xpath(_LAYOUT_CONTENT):
+        single_column = all(len(row.xpath("./td|./th")) <= 1 for row in table.iter("tr"))
+        if not single_column and not table.xpath(_LAYOUT_CONTENT):
             continue  # a data table: keep it a table
         for part in [table, *table.iter(*_TABLE_PARTS)]:
             part.tag = "div"

@@ -45,13 +45,13 @@ class PageFacts:
     """What the checks need from the whole page, beyond the extracted article text."""
 
     page_text: str  # all the page's visible text
-    raw: str  # the page's source, scripts included (script-drawn walls keep their words there)
+    scripts: str  # the page's inline scripts (a script-drawn wall keeps its words there)
     link_labels: frozenset[str]
     links: int
     not_free: bool  # the page's JSON-LD (or microdata) says isAccessibleForFree: false
 
 
-def page_facts(tree: HtmlElement, raw: str, page_text: str) -> PageFacts:
+def page_facts(tree: HtmlElement, page_text: str) -> PageFacts:
     labels = [" ".join(a.text_content().split()) for a in tree.iter("a") if a.get("href")]
     not_free = any(_NOT_FREE.search(s.text or "") for s in _json_ld(tree)) or any(
         (m.get("content") or "").strip().lower() == "false"
@@ -60,7 +60,7 @@ def page_facts(tree: HtmlElement, raw: str, page_text: str) -> PageFacts:
     )
     return PageFacts(
         page_text=page_text,
-        raw=raw,
+        scripts="\n".join(s.text or "" for s in tree.iter("script")),
         link_labels=frozenset(label for label in labels if label),
         links=len(labels),
         not_free=not_free,
@@ -77,7 +77,7 @@ def not_article_signal(text: str, facts: PageFacts) -> tuple[str, str] | None:
         for where, haystack in (
             ("article text", text),
             ("page", facts.page_text),
-            ("page's scripts", facts.raw),
+            ("script on the page", facts.scripts),
         ):
             match = _PAYWALL_PHRASES.search(haystack)
             if match:

@@ -331,7 +331,7 @@ def _article(data: bytes, charset: str | None, final_url: str, url: str, fetched
     tree = load_html(decoded.html)
     if tree is None:
         raise InputError(f"{url}: no article found on the page (it is not readable HTML)")
-    facts = page_facts(tree, decoded.html, clean_text(html2txt(tree)))
+    facts = page_facts(tree, clean_text(html2txt(tree)))
     found = extract(tree, final_url)
     refusal = not_article_signal(found.text, facts)
     if refusal is not None:
