@@ -63,6 +63,9 @@ class SummaryCache:
             self.directory.mkdir(parents=True, exist_ok=True)
             connection = sqlite3.connect(self.path, check_same_thread=False, timeout=30)
             connection.execute("PRAGMA journal_mode=WAL")
+            # In WAL mode NORMAL never corrupts the cache; it only skips an fsync per commit
+            # (one per article in a batch, paid on the event loop) for entries a power cut may lose.
+            connection.execute("PRAGMA synchronous=NORMAL")
             connection.execute(
                 "CREATE TABLE IF NOT EXISTS summaries (key TEXT PRIMARY KEY, summary TEXT NOT NULL, "
                 "created_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)"

@@ -35,7 +35,7 @@ from summarizer.llm.budget import (
     max_output_tokens,
 )
 from summarizer.llm.catalogue import chunk_tokens_for
-from summarizer.llm.client import AnyTransport, Clients, for_provider, response_model, sampling_kwargs
+from summarizer.llm.client import AnyTransport, Clients, for_provider, sampling_kwargs
 from summarizer.llm.ledger import Ledger, open_ledger
 from summarizer.llm.pricing import DEFAULT_PRICES, Price, cost_usd
 from summarizer.llm.provider_errors import DraftFailure, draft_failure, provider_error, raw_arguments
@@ -156,6 +156,14 @@ class Summarizer:
 
     # -- public API -----------------------------------------------------------------
 
+    def prepare(self) -> None:
+        """Load the SDK and instructor's request for the draft model now (else the first call does)."""
+        self._clients.prepare()
+
+    async def aclose(self) -> None:
+        """Close the connections this event loop's calls opened (``asyncio.run`` does it at its end)."""
+        await self._clients.aclose()
+
     def summarize(self, text: str, *, provenance: Provenance | None = None) -> Summary:
         """The summary of ``text``; ``provenance`` (URL, title, ...) is carried into the result."""
         job = self._prepare(text, provenance)
@@ -245,22 +253,19 @@ class Summarizer:
             "model": self.settings.model,
             # instructor may append to the list it is given: give every call its own copy.
             "messages": [dict(m) for m in messages],
-            "response_model": response_model(),
-            # One try per call: re-asks are ours (see reask.py), so that they do not snowball.
-            "max_retries": 0,
-            # No `context=` here: instructor renders every message as a Jinja template when it
-            # gets one, which would rewrite "{{ ... }}" in an article. The article to ground
-            # against is passed with grounding_against() instead.
+            # One try per call (re-asks are ours, see reask.py) and no `context=` (instructor
+            # would render every message as a Jinja template): see llm/structured.py. The
+            # article to ground against is passed with grounding_against() instead.
             **sampling_kwargs(self.settings, request.max_tokens),
         }
 
     def _extract(self, request: _Request) -> _Outcome:
-        client = self._clients.sync()
+        client, call = self._clients.sync(), self._clients.structured()
         attempts = _Attempts(self, request)
         while (kwargs := attempts.next_call()) is not None:
             try:
                 with grounding_against(request.article):
-                    draft = client.chat.completions.create(**kwargs)
+                    draft = call.call(client.chat.completions.create, kwargs)
             except Exception as exc:
                 attempts.failed(exc)
             else:
@@ -270,12 +275,12 @@ class Summarizer:
         return attempts.give_up()
 
     async def _aextract(self, request: _Request) -> _Outcome:
-        client = self._clients.async_()
+        client, call = self._clients.async_(), self._clients.structured()
         attempts = _Attempts(self, request)
         while (kwargs := attempts.next_call()) is not None:
             try:
                 with grounding_against(request.article):
-                    draft = await client.chat.completions.create(**kwargs)
+                    draft = await call.acall(client.chat.completions.create, kwargs)
             except Exception as exc:
                 attempts.failed(exc)
             else:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from typing import Any
 
 from summarizer.extract.draft import DraftEntity, DraftSummary
 from summarizer.extract.grounding import Article, fold, mention_spans
@@ -71,7 +72,8 @@ def resolve(draft: DraftSummary, article: Article) -> Resolved:
             description=draft_source.description.strip(),
         )
 
-    kept: list[tuple[Span, Claim]] = []
+    # Each claim is built once, with its id, after sorting: no model is rebuilt to number it.
+    kept: list[tuple[Span, dict[str, Any]]] = []
     seen: set[tuple[str, int, int]] = set()
     for draft_claim in draft.claims:
         label = _short(draft_claim.statement)
@@ -102,19 +104,20 @@ def resolve(draft: DraftSummary, article: Article) -> Resolved:
         kept.append(
             (
                 span,
-                Claim(
-                    id="",
-                    statement=" ".join(draft_claim.statement.split()),
-                    source_id=source_id,
-                    attribution=draft_claim.attribution,
-                    hedged=draft_claim.hedged,
-                    entity_ids=claim_entity_ids,
-                    evidence=Evidence(text=span.text, start=span.start, end=span.end),
-                ),
+                {
+                    "statement": " ".join(draft_claim.statement.split()),
+                    "source_id": source_id,
+                    "attribution": draft_claim.attribution,
+                    "hedged": draft_claim.hedged,
+                    "entity_ids": claim_entity_ids,
+                },
             )
         )
     kept.sort(key=lambda item: (item[0].start, item[0].end))
-    claims = [claim.model_copy(update={"id": f"c{i}"}) for i, (_, claim) in enumerate(kept, 1)]
+    claims = [
+        Claim(id=f"c{i}", evidence=Evidence(text=span.text, start=span.start, end=span.end), **fields)
+        for i, (span, fields) in enumerate(kept, 1)
+    ]
 
     # Sources in the order the claims first cite them; uncited ones keep the model's order.
     first_cited = {}
@@ -140,6 +143,7 @@ def _resolve_entities(
     drafts, same_as = _merge_same_named(drafts, warnings)
     names_by_draft_id: dict[str, list[str]] = {}
     kept: dict[str, DraftEntity] = {}
+    kept_aliases: dict[str, list[str]] = {}  # beside the draft, not copied into it
     for entity in drafts:
         if entity.id in kept:
             warnings.append(f"dropped duplicate entity id {entity.id} ({entity.name!r})")
@@ -156,7 +160,8 @@ def _resolve_entities(
         if not any(article.mentions(name) for name in names):
             warnings.append(f"dropped entity {entity.name!r}: the article never names it")
             continue
-        kept[entity.id] = entity.model_copy(update={"aliases": aliases})
+        kept[entity.id] = entity
+        kept_aliases[entity.id] = aliases
         names_by_draft_id[entity.id] = names
 
     mentions = mention_spans(article, names_by_draft_id)
@@ -175,7 +180,7 @@ def _resolve_entities(
                 id=entity_id,
                 name=draft.name.strip(),
                 type=draft.type,
-                aliases=draft.aliases,
+                aliases=kept_aliases[draft.id],
                 description=draft.description.strip(),
                 mentions=mentions[draft.id],
             )
