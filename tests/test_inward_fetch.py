@@ -160,3 +160,20 @@ def test_one_shared_client_per_process(site: PageServer) -> None:
             return a is b
 
     assert asyncio.run(twice())
+
+
+def test_a_guarded_fetch_ignores_a_callers_transport(site: PageServer) -> None:
+    """A caller's own transport (a shared pool, say) must not become a way around the guard."""
+    import httpx
+
+    before = len(site.requests)
+    with pytest.raises(InputError, match="private or local address"):
+        asyncio.run(
+            afetch_article(
+                f"http://localhost:{site.port}/article",
+                allow_private=False,
+                allowed_ports={site.port},
+                transport=httpx.AsyncHTTPTransport(),
+            )
+        )
+    assert len(site.requests) == before

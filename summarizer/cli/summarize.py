@@ -69,7 +69,7 @@ def summarize_command(
         # text came from (the page's metadata, or the file's path) goes into the summary.
         if is_url(article):
             fetched = fetch_article(article)
-            text, provenance = fetched.text, fetched.provenance()
+            text, provenance = fetched.text, fetched.provenance
         else:
             text = read_article(article)
             provenance = Provenance(path=article) if article != "-" else None

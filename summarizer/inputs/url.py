@@ -9,7 +9,7 @@ without navigation, ads, cookie banners, comments or footers, plus the title, au
 
 The text returned is the page's title, a blank line, then the article body (one paragraph a line).
 It is exactly what gets summarized, so a summary's offsets refer to ``FetchedArticle.text``
-(``summarizer summarize URL --save-text FILE`` keeps it); ``FetchedArticle.provenance()`` is what
+(``summarizer summarize URL --save-text FILE`` keeps it); ``FetchedArticle.provenance`` is what
 ``Summarizer.summarize(text, provenance=...)`` records in the summary.
 
 Every failure is one line: ``InputError`` when the page cannot be an article (not HTML, a PDF, a
@@ -65,6 +65,7 @@ class FetchedArticle:
     requested_url: str | None = None  # the address asked for (``url`` is where it led)
     fetched_at: str | None = field(default=None, compare=False)  # ISO 8601, UTC
 
+    @property
     def provenance(self) -> Provenance:
         """Where ``text`` came from, with its SHA-256: pass it to ``Summarizer.summarize``."""
         return Provenance.of(
@@ -120,12 +121,14 @@ def fetch_article(
 
     ``allow_private=False`` guards every connection (public addresses, ``allowed_ports``, default
     80 and 443); ``resolver`` replaces the system's name lookup (``(host, port) -> addresses``).
+    ``transport`` (tests) is used only with ``allow_private=True``: a guarded fetch always goes
+    through the pinned connection, whatever transport a caller hands in.
     """
     url = _check_url(url)
     guard = _guard(allow_private, allowed_ports, resolver)
     deadline = time.monotonic() + timeout
     fetched_at = _now()
-    with sync_client(guard, transport=transport) as client:
+    with sync_client(guard, transport=transport if guard is None else None) as client:
         current = url
         for _hop in range(MAX_REDIRECTS + 1):
             _precheck(current, guard)
@@ -167,7 +170,7 @@ async def afetch_article(
     guard = _guard(allow_private, allowed_ports, resolver)
     deadline = time.monotonic() + timeout
     fetched_at = _now()
-    async with async_client(guard, transport=transport) as client:
+    async with async_client(guard, transport=transport if guard is None else None) as client:
         current = url
         for _hop in range(MAX_REDIRECTS + 1):
             _precheck(current, guard)
