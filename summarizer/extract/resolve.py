@@ -14,7 +14,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
-from summarizer.extract.draft import DraftEntity, DraftSummary
+from summarizer.extract.draft import DraftEntity, DraftSummary, ProblemKind, claim_names, claim_problem
 from summarizer.extract.grounding import Article, fold, mention_spans
 from summarizer.schema import Claim, Entity, Evidence, Source, Span
 
@@ -75,14 +75,23 @@ def resolve(draft: DraftSummary, article: Article) -> Resolved:
     # Each claim is built once, with its id, after sorting: no model is rebuilt to number it.
     kept: list[tuple[Span, dict[str, Any]]] = []
     seen: set[tuple[str, int, int]] = set()
-    for draft_claim in draft.claims:
+    draft_entities = {e.id: e for e in draft.entities}
+    draft_sources = {s.id: s for s in draft.sources}
+    for i, draft_claim in enumerate(draft.claims):
         label = _short(draft_claim.statement)
-        span = article.locate(draft_claim.quote)
-        if span is None:
+        problem = claim_problem(
+            i, draft_claim, article, claim_names(draft_claim, draft_entities, draft_sources)
+        )
+        if problem is not None and problem.kind is ProblemKind.UNGROUNDED_QUOTE:
             warnings.append(
                 f"dropped claim {label!r}: its quote is not in the article: {_short(draft_claim.quote)!r}"
             )
             continue
+        if problem is not None:
+            warnings.append(f"dropped claim {label!r}: its quote does not support it ({problem.detail})")
+            continue
+        span = article.locate(draft_claim.quote)
+        assert span is not None  # claim_problem found it
         source_id = None
         if draft_claim.source_id is not None:
             source = sources_by_draft_id.get(draft_claim.source_id)
@@ -115,7 +124,16 @@ def resolve(draft: DraftSummary, article: Article) -> Resolved:
         )
     kept.sort(key=lambda item: (item[0].start, item[0].end))
     claims = [
-        Claim(id=f"c{i}", evidence=Evidence(text=span.text, start=span.start, end=span.end), **fields)
+        Claim(
+            id=f"c{i}",
+            evidence=Evidence(
+                text=span.text,
+                start=span.start,
+                end=span.end,
+                fragments=[Span(text=f.text, start=f.start, end=f.end) for f in span.fragments],
+            ),
+            **fields,
+        )
         for i, (span, fields) in enumerate(kept, 1)
     ]
 

@@ -25,6 +25,7 @@ from summarizer.llm.transport import AsyncRetryTransport, RetryTransport
 if TYPE_CHECKING:
     import instructor
     import openai
+    from pydantic import BaseModel
 
     from summarizer.llm.structured import StructuredCall
 
@@ -172,7 +173,7 @@ class Clients:
         self._async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, openai.AsyncOpenAI] = (
             weakref.WeakKeyDictionary()
         )
-        self._structured: StructuredCall | None = None
+        self._structured: dict[type[BaseModel] | None, StructuredCall] = {}
 
     def prepare(self) -> None:
         """Import the SDK and prepare the structured call now, not inside the first article's call."""
@@ -180,13 +181,15 @@ class Clients:
 
         self.structured()
 
-    def structured(self) -> StructuredCall:
+    def structured(self, model: type[BaseModel] | None = None) -> StructuredCall:
+        """The prepared call for ``model`` (the complete draft when None)."""
         with self._lock:
-            if self._structured is None:
+            call = self._structured.get(model)
+            if call is None:
                 from summarizer.llm.structured import StructuredCall
 
-                self._structured = StructuredCall(_mode(self.settings))
-            return self._structured
+                call = self._structured[model] = StructuredCall(_mode(self.settings), model)
+            return call
 
     def sync(self) -> openai.OpenAI:
         with self._lock:

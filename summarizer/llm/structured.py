@@ -1,4 +1,4 @@
-"""One structured call: instructor's request for the draft model, prepared once, and its parser.
+"""Structured calls: instructor's request for a response model, prepared once, and its parser.
 
 instructor's patched ``create`` redoes, on every call, what depends only on the response model
 and the mode: it walks the model for async validators (seven times per call), normalises the
@@ -24,28 +24,28 @@ from summarizer.schema import Usage
 
 if TYPE_CHECKING:
     import instructor
-
-    from summarizer.extract.draft import DraftSummary
+    from pydantic import BaseModel
 
 # A stand-in conversation: what the mode handler adds around it is what every call needs.
 _PROBE = [{"role": "user", "content": "probe"}]
 
 
 @functools.cache
-def response_model() -> type[DraftSummary]:
-    """DraftSummary wrapped for instructor once: wrapping it per call builds a new class each time."""
+def response_model(model: type[BaseModel] | None = None) -> type[Any]:
+    """A response model wrapped for instructor once (the draft by default): wrapping it per call
+    builds a new class each time."""
     import instructor
 
     from summarizer.extract.draft import DraftSummary
 
-    wrapped: type[DraftSummary] = instructor.openai_schema(DraftSummary)
-    return wrapped
+    return instructor.openai_schema(model or DraftSummary)
 
 
 class StructuredCall:
-    """The draft call for one mode: the request prepared once, each answer parsed by instructor."""
+    """A call for one response model and mode: the request prepared once, each answer parsed by
+    instructor. One per model: the complete draft, and the targeted repair of failing claims."""
 
-    def __init__(self, mode: instructor.Mode) -> None:
+    def __init__(self, mode: instructor.Mode, model: type[BaseModel] | None = None) -> None:
         from instructor.v2.core.providers import Provider
         from instructor.v2.core.registry import mode_registry
         from instructor.v2.core.response_model import prepare_response_model
@@ -54,7 +54,7 @@ class StructuredCall:
         self.provider = Provider.OPENAI
         self.handlers = mode_registry.get_handlers(self.provider, mode)
         # prepare_response_model also refuses a model with async validators: checked here, once.
-        self.model = prepare_response_model(response_model())
+        self.model = prepare_response_model(response_model(model))
         model, probe = self.handlers.request_handler(response_model=self.model, kwargs={"messages": _PROBE})
         self.model = model
         # What the handler adds to every request (tools and tool_choice, or response_format), when
