@@ -96,7 +96,7 @@ class Provenance(_Model):
     )
     url: str | None = Field(None, description="the URL asked for")
     final_url: str | None = Field(None, description="the URL after redirects")
-    path: str | None = Field(None, description="the file read, as given")
+    path: str | None = Field(None, description="the file read, as given; ignored by content comparisons")
     title: str | None = None
     author: str | None = None
     published: str | None = Field(None, description="publication date as the page gives it (ISO 8601)")
@@ -213,7 +213,7 @@ class Summary(_Model):
 
     def content(self) -> dict[str, Any]:
         """The content as plain JSON data, without ``meta``: what golden fixtures compare."""
-        return self.model_dump(mode="json", exclude={"meta": True, "provenance": {"fetched_at"}})
+        return self.model_dump(mode="json", exclude={"meta": True, "provenance": {"fetched_at", "path"}})
 
     def spans(self) -> list[Span]:
         """Every span that must slice out of the article: mentions, evidence and its fragments."""

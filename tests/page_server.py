@@ -30,6 +30,7 @@ class PageServer:
     def __init__(self, pages: dict[str, Page]) -> None:
         self.pages = pages
         self.requests: list[tuple[str, str]] = []
+        self.hosts: list[str] = []  # the Host header of each GET, in order
         self._stop = threading.Event()
         server = self
 
@@ -38,6 +39,7 @@ class PageServer:
 
             def do_GET(self) -> None:
                 server.requests.append((self.path, self.headers.get("User-Agent", "")))
+                server.hosts.append(self.headers.get("Host", ""))
                 page = server.pages.get(self.path.split("?")[0])
                 if page is None:
                     page = Page(b"<html><body><h1>Not found</h1></body></html>", status=404)

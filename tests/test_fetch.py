@@ -191,7 +191,7 @@ def test_offsets_slice_the_extracted_text(
 @pytest.mark.parametrize(
     ("path", "error", "fragments"),
     [
-        ("/report.pdf", InputError, ("not a web page", "application/pdf")),
+        ("/report.pdf", InputError, ("is a PDF document", "not a web page")),
         ("/notes.txt", InputError, ("not a web page", "text/plain")),
         ("/gone", InputError, ("HTTP 404",)),
         ("/forbidden", InputError, ("HTTP 403", "subscription or a login")),
@@ -316,7 +316,7 @@ def test_cli_summarizes_a_url(
 
 @pytest.mark.parametrize(
     ("path", "fragment"),
-    [("/report.pdf", "application/pdf"), ("/gone", "HTTP 404"), ("/paywall", "paywall")],
+    [("/report.pdf", "PDF document"), ("/gone", "HTTP 404"), ("/paywall", "paywall")],
 )
 def test_cli_url_errors_are_one_line(site: PageServer, path: str, fragment: str, closed_port: int) -> None:
     result = _invoke(["summarize", f"{site.url}{path}", "--base-url", f"http://127.0.0.1:{closed_port}/v1"])

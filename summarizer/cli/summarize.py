@@ -79,12 +79,19 @@ def summarize_command(
         from summarizer.inputs.url import fetch_article, is_url
         from summarizer.outputs.atomic import write_atomic
         from summarizer.outputs.render import FORMATS, format_for, to_json, to_markdown
+        from summarizer.schema import Provenance
 
         chosen = format_for(output, output_format)
         if chosen not in FORMATS:
             fail(f"unknown format {chosen!r}: choose one of {', '.join(FORMATS)}", 2)
-        # A URL is fetched and reduced to its article; the offsets refer to that text.
-        text = fetch_article(article).text if is_url(article) else read_article(article)
+        # A URL is fetched and reduced to its article; the offsets refer to that text. Where the
+        # text came from (the page's metadata, or the file's path) goes into the summary.
+        if is_url(article):
+            fetched = fetch_article(article)
+            text, provenance = fetched.text, fetched.provenance
+        else:
+            text = read_article(article)
+            provenance = Provenance(path=article) if article != "-" else None
         if save_text is not None:
             write_atomic(save_text, text)
         settings = opt.settings_from(options)
@@ -103,7 +110,7 @@ def summarize_command(
             from summarizer.golden.cases import write_case
 
             write_case(recording_into, summarizer.settings, text)
-        summary = summarizer.summarize(text)
+        summary = summarizer.summarize(text, provenance=provenance)
         if summary.meta is not None:
             for warning in summary.meta.warnings:
                 opt.warn(warning, quiet=quiet)

@@ -1,69 +1,55 @@
-"""Article URLs: fetch a news page and reduce it to the article's text.
+"""Article URLs: fetch a news page and reduce it to the article's text, keeping where it came from.
 
-``fetch_article(url)`` (and ``afetch_article`` for asyncio) downloads the page with
-httpx (a timeout, a streamed size cap, redirects followed, an honest User-Agent),
-insists on HTML, and extracts the article with trafilatura: the body text without
-navigation, ads, cookie banners, comments or footers, plus the title, author and
-date when the page says them.
+``fetch_article(url)`` (and ``afetch_article`` for asyncio) downloads the page with the process's
+shared httpx client (``http_client``: a timeout, a streamed size cap, redirects followed hop by hop,
+an honest User-Agent), decodes it as a browser would (``charset``), refuses PDFs and pages that are
+not articles (``page_signals``: paywall teasers, reprint stubs, home pages, each refusal naming the
+signal that fired), and extracts the article with trafilatura (``extraction``): the body text
+without navigation, ads, cookie banners, comments or footers, plus the title, author, date and site.
 
-The text returned is the page's title, a blank line, then the article body (one
-paragraph a line). It is exactly what gets summarized, so a summary's offsets refer
-to ``FetchedArticle.text`` (``summarizer summarize URL --save-text FILE`` keeps it).
+The text returned is the page's title, a blank line, then the article body (one paragraph a line).
+It is exactly what gets summarized, so a summary's offsets refer to ``FetchedArticle.text``
+(``summarizer summarize URL --save-text FILE`` keeps it); ``FetchedArticle.provenance`` is what
+``Summarizer.summarize(text, provenance=...)`` records in the summary.
 
-Every failure is one line: ``InputError`` when the page cannot be an article (not
-HTML, a 4xx, too large, a paywall or sign-in stub, nothing article-like on it) and
+Every failure is one line: ``InputError`` when the page cannot be an article (not HTML, a PDF, a
+4xx, too large, a paywall, reprint or home page, mojibake, nothing article-like on it) and
 ``ProviderError`` when the site cannot be reached (timeout, refused, 5xx, 429).
 
-A service that fetches URLs given by other people (the Slack bot) passes
-``allow_private=False``: then every address a host resolves to, on every redirect
-hop, must be a public one, so that a user cannot make the bot read internal services
-(cloud metadata, intranet pages) and post what it found. The check resolves names
-itself before connecting; a DNS answer that changes between that check and the
-connection (rebinding) is not covered, so keep such a bot off networks where that
-matters, or behind an egress proxy.
+A service that fetches URLs given by other people (the Slack bot) passes ``allow_private=False``:
+then every connection, on every redirect hop, goes to an address that was resolved once and
+checked to be public (``address_guard``), on port 80 or 443 unless ``allowed_ports`` says more, so
+that a user cannot make the bot read internal services (cloud metadata, intranet pages), by a
+private address, an IPv6 form of one, or a DNS answer that changes between check and connection.
 """
 
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import re
-import socket
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 
 from summarizer.errors import InputError, ProviderError
+from summarizer.inputs.address_guard import WEB_PORTS, Resolver, inward_reason, literal_address
 from summarizer.inputs.files import check_article
+from summarizer.inputs.http_client import BlockedAddress, Guard, async_client, sync_client
+from summarizer.schema import Provenance
 
 MAX_BYTES = 5 * 1024 * 1024
 TIMEOUT = 20.0
 MAX_REDIRECTS = 10
-# Below this many characters a page holds a teaser, a caption or a notice, not an article.
-MIN_ARTICLE_CHARS = 200
-# A paywall or sign-in stub is short: a teaser and a notice.
-PAYWALL_MAX_CHARS = 1_500
 
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
+# Served with these, a page may still be HTML (or a PDF): look at its bytes.
+_SNIFFED_TYPES = ("", "application/octet-stream", "binary/octet-stream")
 _URL = re.compile(r"^https?://\S+$", re.IGNORECASE)
-
-# In a short extracted text, any of these words means a notice rather than an article.
-_PAYWALL_WORDS = re.compile(
-    r"\b(subscribe|subscriber|subscription|sign[ -]?in|log[ -]?in|register|paywall|premium)\b",
-    re.IGNORECASE,
-)
-# On a page with no article at all, only phrases this specific do.
-_PAYWALL_PHRASES = re.compile(
-    r"(subscribe (now )?to (continue|read|keep reading|unlock)|subscribers only|for subscribers|"
-    r"already a subscriber|(sign|log) ?in to (continue|read|keep reading)|to continue reading|"
-    r"create a free account to|become a member to|members only|paywall)",
-    re.IGNORECASE,
-)
 
 
 @dataclass(frozen=True)
@@ -71,11 +57,29 @@ class FetchedArticle:
     """An article read from the web. Summaries of it have offsets into ``text``."""
 
     url: str  # the page's final address, after redirects
-    title: str | None
+    title: str | None  # without a site-name suffix
     author: str | None
     date: str | None  # as the page gives it, normalized to YYYY-MM-DD where trafilatura can
     text: str
     sitename: str | None = None
+    requested_url: str | None = None  # the address asked for (``url`` is where it led)
+    fetched_at: str | None = field(default=None, compare=False)  # ISO 8601, UTC
+
+    @property
+    def provenance(self) -> Provenance:
+        """Where ``text`` came from, with its SHA-256: pass it to ``Summarizer.summarize``."""
+        return Provenance.of(
+            self.text,
+            Provenance(
+                url=self.requested_url or self.url,
+                final_url=self.url,
+                title=self.title,
+                author=self.author,
+                published=self.date,
+                site_name=self.sitename,
+                fetched_at=self.fetched_at,
+            ),
+        )
 
 
 def is_url(value: str) -> bool:
@@ -109,20 +113,27 @@ def fetch_article(
     max_bytes: int = MAX_BYTES,
     agent: str | None = None,
     allow_private: bool = True,
+    allowed_ports: Iterable[int] | None = None,
+    resolver: Resolver | None = None,
     transport: httpx.BaseTransport | None = None,
 ) -> FetchedArticle:
-    """Fetch ``url`` and extract its article; raise ``InputError``/``ProviderError`` in one line."""
+    """Fetch ``url`` and extract its article; raise ``InputError``/``ProviderError`` in one line.
+
+    ``allow_private=False`` guards every connection (public addresses, ``allowed_ports``, default
+    80 and 443); ``resolver`` replaces the system's name lookup (``(host, port) -> addresses``).
+    ``transport`` (tests) is used only with ``allow_private=True``: a guarded fetch always goes
+    through the pinned connection, whatever transport a caller hands in.
+    """
     url = _check_url(url)
+    guard = _guard(allow_private, allowed_ports, resolver)
     deadline = time.monotonic() + timeout
-    with httpx.Client(
-        timeout=timeout, headers=_headers(agent), follow_redirects=False, transport=transport
-    ) as client:
+    fetched_at = _now()
+    with sync_client(guard, transport=transport if guard is None else None) as client:
         current = url
         for _hop in range(MAX_REDIRECTS + 1):
-            if not allow_private:
-                _check_public(current, _resolve(current))
+            _precheck(current, guard)
             try:
-                with client.stream("GET", current) as response:
+                with client.stream("GET", current, headers=_headers(agent), timeout=timeout) as response:
                     target = _redirect_target(response)
                     if target is None:
                         _check_head(response, url, max_bytes)
@@ -131,13 +142,15 @@ def fetch_article(
                         for chunk in response.iter_bytes():
                             size = _account(size, len(chunk), url, max_bytes, deadline, timeout)
                             chunks.append(chunk)
-                        return _extract(b"".join(chunks), response, url)
+                        page = (b"".join(chunks), response.charset_encoding, str(response.url))
+            except BlockedAddress as exc:
+                raise _blocked(current, exc) from None
             except httpx.HTTPError as exc:
                 raise _transport_error(exc, url, timeout) from None
+            if target is None:
+                return _article(*page, url, fetched_at)
             current = target
-    raise InputError(
-        f"{url}: more than {MAX_REDIRECTS} redirects; open it in a browser and pass the final URL"
-    )
+    raise _too_many_redirects(url)
 
 
 async def afetch_article(
@@ -147,20 +160,24 @@ async def afetch_article(
     max_bytes: int = MAX_BYTES,
     agent: str | None = None,
     allow_private: bool = True,
+    allowed_ports: Iterable[int] | None = None,
+    resolver: Resolver | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> FetchedArticle:
-    """``fetch_article`` for asyncio: the download awaits, the extraction runs in a worker thread."""
+    """``fetch_article`` for asyncio: the download awaits, the extraction runs in a worker thread,
+    and the whole fetch, extraction included, answers within ``timeout``."""
     url = _check_url(url)
+    guard = _guard(allow_private, allowed_ports, resolver)
     deadline = time.monotonic() + timeout
-    async with httpx.AsyncClient(
-        timeout=timeout, headers=_headers(agent), follow_redirects=False, transport=transport
-    ) as client:
+    fetched_at = _now()
+    async with async_client(guard, transport=transport if guard is None else None) as client:
         current = url
         for _hop in range(MAX_REDIRECTS + 1):
-            if not allow_private:
-                _check_public(current, await _aresolve(current))
+            _precheck(current, guard)
             try:
-                async with client.stream("GET", current) as response:
+                async with client.stream(
+                    "GET", current, headers=_headers(agent), timeout=timeout
+                ) as response:
                     target = _redirect_target(response)
                     if target is None:
                         _check_head(response, url, max_bytes)
@@ -169,13 +186,30 @@ async def afetch_article(
                         async for chunk in response.aiter_bytes():
                             size = _account(size, len(chunk), url, max_bytes, deadline, timeout)
                             chunks.append(chunk)
-                        data = b"".join(chunks)
-                        # trafilatura is CPU work (lxml): keep it off the event loop.
-                        return await asyncio.to_thread(_extract, data, response, url)
+                        page = (b"".join(chunks), response.charset_encoding, str(response.url))
+            except BlockedAddress as exc:
+                raise _blocked(current, exc) from None
             except httpx.HTTPError as exc:
                 raise _transport_error(exc, url, timeout) from None
+            if target is None:
+                # trafilatura is CPU work (lxml): keep it off the event loop, and within the deadline.
+                work = asyncio.to_thread(_article, *page, url, fetched_at)
+                try:
+                    return await asyncio.wait_for(work, max(0.5, deadline - time.monotonic()))
+                except TimeoutError:
+                    raise InputError(
+                        f"{url}: reading the article out of the page took longer than {timeout:g} s"
+                    ) from None
             current = target
-    raise InputError(
+    raise _too_many_redirects(url)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _too_many_redirects(url: str) -> InputError:
+    return InputError(
         f"{url}: more than {MAX_REDIRECTS} redirects; open it in a browser and pass the final URL"
     )
 
@@ -213,7 +247,9 @@ def _check_head(response: httpx.Response, url: str, max_bytes: int) -> None:
         raise InputError(f"{where}: the site answered HTTP {status} {reason}{hint}")
     content_type = response.headers.get("content-type", "")
     media = content_type.split(";")[0].strip().lower()
-    if media and media not in _HTML_TYPES:
+    if media == "application/pdf":
+        raise _pdf(url)
+    if media not in _HTML_TYPES and media not in _SNIFFED_TYPES:
         raise InputError(
             f"{url} is not a web page: its content type is {media} (only HTML pages can be fetched; "
             "save the article's text to a file and pass that instead)"
@@ -251,114 +287,94 @@ def _transport_error(exc: httpx.HTTPError, url: str, timeout: float) -> Exceptio
     return ProviderError(f"{url}: the download failed ({type(exc).__name__})")
 
 
-# --------------------------------------------------------------------------- private addresses
+# --------------------------------------------------------------------------- inward addresses
 
 
-def _resolve(url: str) -> list[str]:
+def _guard(allow_private: bool, ports: Iterable[int] | None, resolver: Resolver | None) -> Guard | None:
+    if allow_private:
+        return None
+    return Guard(resolver, frozenset(ports) if ports is not None else WEB_PORTS)
+
+
+def _precheck(url: str, guard: Guard | None) -> None:
+    """What can be refused before any connection: the port, and a host that is an address itself."""
+    if guard is None:
+        return
     parts = urlsplit(url)
     host = parts.hostname or ""
     try:
-        infos = socket.getaddrinfo(host, parts.port or 443, type=socket.SOCK_STREAM)
-    except socket.gaierror:
-        raise ProviderError(f"cannot resolve {host} to fetch {url} (is the address right?)") from None
-    return [str(info[4][0]) for info in infos]
+        literal = literal_address(host)
+        reason = inward_reason(literal) if literal is not None else None
+        if reason is not None:
+            raise BlockedAddress(host, reason)
+        guard.check_port(host, parts.port or (443 if parts.scheme.lower() == "https" else 80))
+    except BlockedAddress as exc:
+        raise _blocked(url, exc) from None
 
 
-async def _aresolve(url: str) -> list[str]:
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    try:
-        infos = await asyncio.get_running_loop().getaddrinfo(host, parts.port or 443, type=socket.SOCK_STREAM)
-    except socket.gaierror:
-        raise ProviderError(f"cannot resolve {host} to fetch {url} (is the address right?)") from None
-    return [str(info[4][0]) for info in infos]
+def _blocked(url: str, exc: BlockedAddress) -> InputError:
+    return InputError(f"{url}: {exc}; this service only fetches public pages")
 
 
-def _check_public(url: str, addresses: Iterable[str]) -> None:
-    host = urlsplit(url).hostname or url
-    for address in addresses:
-        ip = ipaddress.ip_address(address.split("%")[0])
-        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-            ip = ip.ipv4_mapped
-        if not ip.is_global:
-            raise InputError(
-                f"{url}: {host} is a private or local address ({ip}); this service only fetches public pages"
-            )
+# --------------------------------------------------------------------------- the article
 
 
-# --------------------------------------------------------------------------- extraction
+def _article(data: bytes, charset: str | None, final_url: str, url: str, fetched_at: str) -> FetchedArticle:
+    from trafilatura import html2txt, load_html
 
+    from summarizer.inputs.charset import check_mojibake, decode_page, is_pdf
+    from summarizer.inputs.extraction import MIN_ARTICLE_CHARS, clean_text, extract
+    from summarizer.inputs.page_signals import not_article_signal, page_facts
 
-def _extract(data: bytes, response: httpx.Response, url: str) -> FetchedArticle:
-    import trafilatura
-
-    final_url = str(response.url)
     if not data.strip():
         raise InputError(f"{url}: the page is empty")
-    html: str | bytes = data
-    charset = response.charset_encoding
-    if charset:
-        try:
-            html = data.decode(charset, errors="replace")
-        except LookupError:  # an unknown charset name: let trafilatura detect it
-            html = data
-    document: Any = trafilatura.bare_extraction(
-        html,
-        url=final_url,
-        with_metadata=True,
-        include_comments=False,
-        include_tables=False,
-        include_images=False,
-        include_links=False,
-        favor_precision=True,
-        deduplicate=False,
-    )
-    text = _clean(getattr(document, "text", None) or "") if document is not None else ""
-    if len(text) < PAYWALL_MAX_CHARS and _PAYWALL_WORDS.search(text):
-        raise _paywall(url, len(text))
-    if len(text) < MIN_ARTICLE_CHARS:
-        # trafilatura may drop a paywall notice as boilerplate: look at the page's whole text.
-        page = _clean(trafilatura.html2txt(html) or "")
-        if len(page) < PAYWALL_MAX_CHARS * 2 and _PAYWALL_PHRASES.search(page):
-            raise _paywall(url, len(text))
+    if is_pdf(data):
+        raise _pdf(url)
+    decoded = decode_page(data, charset)
+    tree = load_html(decoded.html)
+    if tree is None:
+        raise InputError(f"{url}: no article found on the page (it is not readable HTML)")
+    facts = page_facts(tree, clean_text(html2txt(tree)))
+    found = extract(tree, final_url)
+    refusal = not_article_signal(found.text, facts)
+    if refusal is not None:
+        raise _refusal(url, *refusal, len(found.text))
+    if len(found.text) < MIN_ARTICLE_CHARS:
         raise InputError(
-            f"{url}: no article found on the page ({len(text)} characters of article text; "
-            "a home page, a gallery or a page that needs JavaScript?): paste the article's text instead"
+            f"{url}: no article found on the page ({len(found.text)} characters of article text; "
+            "a gallery, a video or a page that needs JavaScript?): paste the article's text instead"
         )
-    title = _field(document, "title")
-    if title and not text.startswith(title):
+    text = found.text
+    if found.title and not text.startswith(found.title):
         # The headline is part of what a reader reads (and what the model should know), but the
         # page keeps it outside the article body: put it first, as in an article text file.
-        text = f"{title}\n\n{text}"
+        text = f"{found.title}\n\n{text}"
+    check_mojibake(text, decoded.replaced, decoded.encoding, url)
     check_article(text, url)
     return FetchedArticle(
         url=final_url,
-        title=title,
-        author=_field(document, "author"),
-        date=_field(document, "date"),
+        title=found.title,
+        author=found.author,
+        date=found.date,
         text=text,
-        sitename=_field(document, "sitename"),
+        sitename=found.sitename,
+        requested_url=url,
+        fetched_at=fetched_at,
     )
 
 
-def _paywall(url: str, chars: int) -> InputError:
+def _pdf(url: str) -> InputError:
     return InputError(
-        f"{url}: only a paywall or sign-in notice could be read ({chars} characters of text): "
-        "the article needs a subscription; paste its text instead"
+        f"{url} is a PDF document, not a web page: only HTML pages can be fetched; "
+        "save the article's text to a file and pass that instead"
     )
 
 
-def _clean(text: str) -> str:
-    """Trailing spaces off each line, at most one blank line in a row, no blank ends."""
-    lines = [line.rstrip() for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
-    cleaned: list[str] = []
-    for line in lines:
-        if not line and (not cleaned or not cleaned[-1]):
-            continue
-        cleaned.append(line)
-    return "\n".join(cleaned).strip()
-
-
-def _field(document: Any, name: str) -> str | None:
-    value = getattr(document, name, None)
-    return str(value).strip() or None if value else None
+def _refusal(url: str, kind: str, signal: str, chars: int) -> InputError:
+    what = {
+        "paywall": "only a paywall or sign-in notice could be read",
+        "reprint": "only a reprint or licensing notice could be read",
+        "home": "this is a home page or section front, not an article",
+    }[kind]
+    advice = "paste the article's text instead" if kind != "home" else "pass one article's URL"
+    return InputError(f"{url}: {what} ({signal}; {chars} characters of article text): {advice}")

@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from summarizer.outputs.provenance import provenance_parts, source_address
 from summarizer.schema import Summary
 
 if TYPE_CHECKING:
@@ -44,7 +45,7 @@ def to_json(summary: Summary) -> str:
 
 def to_markdown(summary: Summary) -> str:
     sources = {s.id: s for s in summary.sources}
-    lines = [f"# {summary.headline}", "", summary.abstract, "", "## Claims", ""]
+    lines = [f"# {summary.headline}", "", *_markdown_source(summary), summary.abstract, "", "## Claims", ""]
     for claim in summary.claims:
         source = sources.get(claim.source_id) if claim.source_id else None
         by = source.name if source else "the article"
@@ -69,6 +70,17 @@ def to_markdown(summary: Summary) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _markdown_source(summary: Summary) -> list[str]:
+    address = source_address(summary.provenance)
+    parts = provenance_parts(summary.provenance)
+    if address and summary.provenance and summary.provenance.path == address:
+        parts.insert(0, f"`{address}`")
+    elif address:
+        title = (summary.provenance.title if summary.provenance else None) or address
+        parts.insert(0, f"[{title}](<{address}>)")
+    return [f"*Source: {' · '.join(parts)}*", ""] if parts else []
+
+
 def to_table(
     summary: Summary, *, width: int = 120, replayed: bool = False, warnings: bool = True
 ) -> RenderableType:
@@ -83,6 +95,7 @@ def to_table(
     narrow = width < NARROW_COLUMNS
     parts: list[RenderableType] = [
         Text(summary.headline, style="bold"),
+        *_table_source(summary),
         Text(summary.abstract),
         *(_stacked(summary) if narrow else _tables(summary)),
     ]
@@ -180,3 +193,10 @@ def _tables(summary: Summary) -> list[RenderableType]:
             entity.description,
         )
     return [claims, source_table, entity_table]
+
+
+def _table_source(summary: Summary) -> list[RenderableType]:
+    from rich.text import Text
+
+    parts = [p for p in [source_address(summary.provenance), *provenance_parts(summary.provenance)] if p]
+    return [Text("source: " + " · ".join(parts), style="dim")] if parts else []

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from summarizer.outputs.provenance import provenance_parts, source_address
 from summarizer.schema import Claim, Source, Summary
 
 MAX_BLOCKS = 50
@@ -142,8 +143,10 @@ def summary_blocks(
         }
     ]
     origin = []
-    if source_url:
+    source_url = source_url or source_address(summary.provenance)
+    if source_url and "://" in source_url:
         origin.append(f"<{_link_target(source_url)}|{clip_escaped(_short_url(source_url), 200)}>")
+    origin += [clip_escaped(part, 100) for part in provenance_parts(summary.provenance, technical=False)]
     if requested_by:
         origin.append(f"requested by <@{_slack_id(requested_by)}>")
     if origin:

@@ -12,17 +12,13 @@ first summary needs are imported in a thread at start-up rather than inside a re
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import logging
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import httpx
-
 from summarizer.errors import InputError, SummarizerError
 from summarizer.inputs.url import afetch_article
-from summarizer.schema import Provenance
 from summarizer.slack.blocks import fallback_text, summary_blocks
 from summarizer.slack.limits import Backlog, UserRateLimit
 from summarizer.slack.posting import Conversation, Poster
@@ -54,23 +50,6 @@ class Job:
     unfurl: dict[str, Any] | None = None  # the link_shared event, for chat.unfurl
     note: bool = True  # post a "working" note first (not for unfurls)
     meta: dict[str, Any] = field(default_factory=dict)
-
-
-class _SharedTransport(httpx.AsyncBaseTransport):
-    """One connection pool for every fetch: ``afetch_article`` closes its client after each page,
-    and that must not close the pool the next page reuses."""
-
-    def __init__(self) -> None:
-        self._pool = httpx.AsyncHTTPTransport()
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        return await self._pool.handle_async_request(request)
-
-    async def aclose(self) -> None:  # closed by Worker.close, not by each fetch's client
-        pass
-
-    async def close_pool(self) -> None:
-        await self._pool.aclose()
 
 
 def preload() -> None:
@@ -109,7 +88,6 @@ class Worker:
         self.allow_private_urls = allow_private_urls
         self.fetch_timeout = fetch_timeout
         self.tasks: set[asyncio.Task[None]] = set()
-        self._transport: _SharedTransport | None = None
         self._warm: asyncio.Future[None] | None = None
         self._session: Any = None  # the aiohttp session we gave the Web API client
 
@@ -132,8 +110,6 @@ class Worker:
         for task in list(self.tasks):
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
-        if self._transport is not None:
-            await self._transport.close_pool()
         if self._session is not None:
             await self._session.close()
             self.poster.client.session = None
@@ -201,23 +177,11 @@ class Worker:
             if not job.text:
                 raise InputError("there is no text to summarize")
             return await self.summarizer.asummarize(job.text), None
-        if self._transport is None:
-            self._transport = _SharedTransport()
+        # The fetch shares one client per event loop (inputs/http_client.py) and, unless private
+        # URLs are allowed, connects only to the address it checked.
         fetched = await afetch_article(
-            job.url,
-            allow_private=self.allow_private_urls,
-            timeout=self.fetch_timeout,
-            transport=self._transport,
+            job.url, allow_private=self.allow_private_urls, timeout=self.fetch_timeout
         )
-        # Where the text came from travels with the summary (issue 16 may hand this over ready-made).
-        provenance = getattr(fetched, "provenance", None) or Provenance(
-            url=job.url,
-            final_url=fetched.url,
-            title=fetched.title,
-            author=fetched.author,
-            published=fetched.date,
-            site_name=fetched.sitename,
-            fetched_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        )
-        summary = await self.summarizer.asummarize(fetched.text, provenance=provenance)
+        # Where the text came from travels with the summary.
+        summary = await self.summarizer.asummarize(fetched.text, provenance=fetched.provenance)
         return summary, fetched.url
