@@ -11,6 +11,7 @@ import typer
 
 if TYPE_CHECKING:
     from summarizer.config import Settings
+    from summarizer.llm.pricing import Price
     from summarizer.pipeline import Summarizer
 
 Model = Annotated[
@@ -164,17 +165,11 @@ def build_summarizer(
     no_cache: bool = False,
     pricing: Path | None = None,
 ) -> Summarizer:
-    import os
-
     from summarizer.cache import SummaryCache
     from summarizer.cli.cassettes import cassette_option
-    from summarizer.llm.pricing import DEFAULT_PRICES, load_prices
     from summarizer.pipeline import Summarizer
 
-    pricing = pricing or (
-        Path(os.environ["SUMMARIZER_PRICING"]) if os.environ.get("SUMMARIZER_PRICING") else None
-    )
-    prices = load_prices(pricing) if pricing else DEFAULT_PRICES
+    prices = price_table(pricing)
     settings, transport = cassette_option(settings, record, replay, replay_or_record)
     if settings.provider == "local" and settings.model_path is not None and replay is None:
         from summarizer.llm.local import BUNDLED_MODEL_FILE, BUNDLED_MODEL_NOTICE
@@ -186,3 +181,15 @@ def build_summarizer(
     return Summarizer(
         settings, transport=transport, cache=SummaryCache() if use_cache else None, prices=prices
     )
+
+
+def price_table(pricing: Path | None = None) -> Mapping[str, Price]:
+    """The list prices: ``--pricing FILE``, else ``SUMMARIZER_PRICING``, laid over the defaults."""
+    import os
+
+    from summarizer.llm.pricing import DEFAULT_PRICES, load_prices
+
+    pricing = pricing or (
+        Path(os.environ["SUMMARIZER_PRICING"]) if os.environ.get("SUMMARIZER_PRICING") else None
+    )
+    return load_prices(pricing) if pricing else DEFAULT_PRICES
