@@ -98,7 +98,7 @@ class FakeBatchServer:
         self.batches: dict[str, _Batch] = {}
         self.create_calls = 0
         self.lines_answered = 0
-        self.bodies: list[dict[str, Any]] = []  # every request body the fake ran, in order
+        self.ran: list[tuple[str, dict[str, Any]]] = []  # (custom_id, body) of every request run
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
@@ -285,7 +285,7 @@ class FakeBatchServer:
                     {**common, "response": None, "error": {"code": code, "message": f"not run: {status}"}}
                 )
                 continue
-            self.bodies.append(line["body"])
+            self.ran.append((custom_id, line["body"]))
             self.lines_answered += 1
             result = self.answer(custom_id, line["body"])
             if isinstance(result, LineError):

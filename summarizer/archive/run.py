@@ -142,7 +142,8 @@ class _Run:
             state, source, out, work, RequestExporter(summarizer), options.limits, self.tag, on_event
         )
         self.report = ArchiveReport()
-        self.blocked: str | None = None  # why no more files are submitted in this run
+        self.blocked: str | None = None  # why the next file is not submitted (yet)
+        self.refused: str | None = None  # the provider refused a file: submit no more in this run
 
     # -- the loop ---------------------------------------------------------------------------
 
@@ -201,14 +202,14 @@ class _Run:
                 if found is not None:
                     self._submitted(part, found.id, found.status)
                     continue
-            if self.blocked is None:
-                self.blocked = self._why_not(part)
+            # A budget is weighed again each time: answers billed below their worst case free room.
+            self.blocked = self.refused or self._why_not(part)
             if self.blocked is not None:
-                continue
+                return  # in order: a later file never jumps the queue
             try:
                 self._submit(part)
             except ProviderError as exc:
-                self.blocked = f"could not submit {part.label}: {exc}"
+                self.refused = self.blocked = f"could not submit {part.label}: {exc}"
                 self.on_event(self.blocked)
 
     def _why_not(self, part: PartRow) -> str | None:
