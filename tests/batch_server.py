@@ -130,6 +130,8 @@ class FakeBatchServer:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
+        # A client killed mid-request (the point of some tests) is not news.
+        self._server.handle_error = lambda request, address: None  # type: ignore[method-assign]
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
 
