@@ -57,6 +57,7 @@ class ArchiveOptions:
     budget_usd: float | None = None
     poll: Backoff = field(default_factory=lambda: Backoff(initial=5.0, maximum=300.0))
     window: str = "24h"
+    plan_only: bool = False  # write the first round's request files, submit nothing
 
 
 @dataclass
@@ -69,6 +70,7 @@ class ArchiveReport:
     spent_usd: float = 0.0
     stopped: str | None = None
     waiting: int = 0  # requests planned but not submitted (a budget, a refusal)
+    worst_case_usd: float = 0.0  # the most the waiting requests can cost
 
     @property
     def done(self) -> bool:
@@ -84,15 +86,17 @@ def run_archive(
     source: Path,
     out: Path,
     summarizer: Summarizer,
-    endpoint: BatchEndpoint,
+    endpoint: BatchEndpoint | None,
     options: ArchiveOptions = ArchiveOptions(),
     on_event: Event = lambda message: None,
 ) -> ArchiveReport:
     """Drive ``source`` through the provider's batch engine into ``out``; resumable at any point.
 
     ``summarizer`` carries the settings requests are built with and the prices answers are
-    billed at (give it ``batch_prices``).
+    billed at (give it ``batch_prices``). ``endpoint`` may be None only with ``plan_only``.
     """
+    if endpoint is None and not options.plan_only:
+        raise ValueError("run_archive needs an endpoint unless it only plans")
     work = work_dir(out)
     with _locked(work):
         state = ArchiveState.open(work / "state.db")
@@ -119,6 +123,7 @@ def identity(source: Path, summarizer: Summarizer) -> dict[str, Any]:
     return {
         "input": str(source.resolve()),
         "model": s.model,
+        "provider": s.provider,  # the output cap's name differs between OpenAI and other servers
         "mode": s.mode,
         "seed": s.seed,
         "max_output_tokens": s.max_output_tokens,
@@ -128,9 +133,10 @@ def identity(source: Path, summarizer: Summarizer) -> dict[str, Any]:
 
 class _Run:
     def __init__(self, source: Path, out: Path, work: Path, state: ArchiveState, summarizer: Summarizer,
-                 endpoint: BatchEndpoint, options: ArchiveOptions, on_event: Event) -> None:  # fmt: skip
+                 endpoint: BatchEndpoint | None, options: ArchiveOptions, on_event: Event) -> None:  # fmt: skip
         self.source, self.out, self.work, self.state = source, out, work, state
-        self.endpoint, self.options, self.on_event = endpoint, options, on_event
+        self.endpoint: BatchEndpoint = endpoint  # type: ignore[assignment]  # None only to plan
+        self.options, self.on_event = options, on_event
         self.price = price_for(summarizer.settings.model, summarizer.prices)
         if options.budget_usd is not None and self.price is None:
             raise ConfigError(
@@ -152,7 +158,7 @@ class _Run:
             self.state.put("stop_requested", False)  # a new run is the user's go-ahead again
         number = self.state.current_round()
         self.planner.ensure(number)
-        while True:
+        while not self.options.plan_only:
             self._work_round(number)
             parts = self.state.parts(number)
             if any(p.status != IMPORTED for p in parts):
@@ -393,7 +399,11 @@ class _Run:
             report.spent_usd += part.spent_usd
             if part.status in (PLANNED, UPLOADED, CREATING):
                 report.waiting += part.requests
-        report.stopped = self.blocked if report.waiting else None
+                report.worst_case_usd += self._projected_usd(part)
+        if self.options.plan_only:
+            report.stopped = "--plan-only: nothing submitted"
+        else:
+            report.stopped = self.blocked if report.waiting else None
 
 
 @dataclass

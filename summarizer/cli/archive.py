@@ -43,6 +43,10 @@ def archive_run(
     poll_max: Annotated[
         float, typer.Option("--poll-max", min=0, help="Longest wait between polls, s.")
     ] = 300.0,
+    plan_only: Annotated[
+        bool,
+        typer.Option("--plan-only", help="Write the request files and their worst-case cost; send nothing."),
+    ] = False,
     model: opt.Model = None,
     base_url: opt.BaseUrl = None,
     mode: opt.Mode = None,
@@ -83,12 +87,15 @@ def archive_run(
             max_reasks=max_reasks,
             budget_usd=budget_usd,
             poll=replace(Backoff(), initial=poll_initial, maximum=max(poll_max, poll_initial)),
+            plan_only=plan_only,
         )
         report = run_archive(
-            source, output, summarizer, BatchEndpoint(settings), options,
+            source, output, summarizer, None if plan_only else BatchEndpoint(settings), options,
             on_event=lambda message: typer.echo(message, err=True),
         )  # fmt: skip
         _print_report(report, output)
+        if plan_only:
+            return 0
         if not report.done:
             return 1
         return 1 if report.failed else 0
@@ -135,6 +142,7 @@ def _print_report(report: ArchiveReport, output: Path) -> None:
         f"spent ${report.spent_usd:.4f} at Batch API prices",
     ]
     if report.waiting:
+        lines.append(f"{report.waiting:,} request(s) not submitted yet, at most ${report.worst_case_usd:.4f}")
         lines.append(
             f"stopped: {report.stopped or 'not submitted'}; {report.waiting:,} request(s) wait; "
             f"re-run to continue (`summarizer archive status -o {output}`)"
