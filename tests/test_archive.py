@@ -346,3 +346,95 @@ def test_kill_9_at_create_and_while_polling_then_resume_submits_nothing_twice(
     for path in [out, *work_dir(out).rglob("*")]:
         if path.is_file():
             assert API_KEY.encode() not in path.read_bytes(), path
+
+
+# --------------------------------------------------------------------------- status and cancel
+
+
+def test_cancel_stops_submissions_keeps_what_finished_and_a_new_run_completes(
+    tmp_path: Path, article: str, model: Model
+) -> None:
+    from summarizer.archive.control import cancel
+
+    ids = write_input(tmp_path / "in.jsonl", article, 30)
+    out = tmp_path / "out.jsonl"
+    held = threading.Event()
+    with FakeBatchServer(model, hold_progress=held) as fake:
+        reports: list[ArchiveReport] = []
+        worker = threading.Thread(
+            target=lambda: reports.append(
+                run(tmp_path / "in.jsonl", out, fake, limits=Limits(max_requests=10))
+            )
+        )
+        worker.start()
+        assert fake.polled_while_held.wait(120)
+        settings = Settings(base_url=fake.base_url, api_key=API_KEY)
+        lines = list(cancel(out, BatchEndpoint(settings, backoff=FAST)))
+        held.set()
+        worker.join(120)
+        [stopped] = reports
+        assert any("cancelled" in line for line in lines)
+        assert stopped.stopped is not None and "cancelled" in stopped.stopped
+        assert fake.lines_answered == 0  # cancelled before any ran: nothing billed, nothing lost
+        created = fake.creates
+        # The next run is the go-ahead again: the cancelled requests are sent in round 1.
+        final = run(tmp_path / "in.jsonl", out, fake, limits=Limits(max_requests=10))
+    assert final.done
+    assert fake.creates > created
+    assert sorted(r["id"] for r in read_out(out)) == sorted(ids)
+
+
+def test_cli_status_and_one_line_errors(tmp_path: Path, article: str, model: Model) -> None:
+    from typer.testing import CliRunner
+
+    from summarizer.cli import app
+
+    write_input(tmp_path / "in.jsonl", article, 5)
+    out = tmp_path / "out.jsonl"
+    runner = CliRunner()
+    env = {"OPENAI_API_KEY": API_KEY, "OPENAI_BASE_URL": None, "SUMMARIZER_MODEL": None}
+    missing = runner.invoke(app, ["archive", "status", "-o", str(out)], env=env)
+    assert missing.exit_code == 2
+    assert missing.stderr.startswith("summarizer: error: no archive for") and missing.stderr.count("\n") == 1
+    nothing = runner.invoke(app, ["archive", "run", str(tmp_path / "nope.jsonl"), "-o", str(out)], env=env)
+    assert nothing.exit_code == 2 and "no such file or folder" in nothing.stderr
+    planned = runner.invoke(
+        app,
+        [
+            "archive",
+            "run",
+            str(tmp_path / "in.jsonl"),
+            "-o",
+            str(out),
+            "--plan-only",
+            "--base-url",
+            "http://127.0.0.1:9/v1",
+        ],
+        env=env,
+    )
+    assert planned.exit_code == 0, planned.stderr
+    assert "round 0: 5 request(s) in 1 file(s)" in planned.stderr
+    assert "5 request(s) not submitted yet, at most $" in planned.stderr
+    with FakeBatchServer(model) as fake:
+        done = runner.invoke(
+            app,
+            [
+                "archive",
+                "run",
+                str(tmp_path / "in.jsonl"),
+                "-o",
+                str(out),
+                "--base-url",
+                fake.base_url,
+                "--poll",
+                "0.01",
+            ],
+            env=env,
+        )
+        assert done.exit_code == 0, done.stderr
+        assert fake.creates == 2  # a0 is misquoted: round 1 re-asks it
+    status = runner.invoke(app, ["archive", "status", "-o", str(out)], env=env)
+    assert status.exit_code == 0
+    assert "batch_0001" in status.stdout and "completed" in status.stdout
+    assert "total: 5 ok, 0 failed" in status.stdout
+    assert API_KEY not in status.stdout + done.stderr
