@@ -30,6 +30,14 @@ def batch_command(
     progress: Annotated[
         bool, typer.Option("--progress/--no-progress", help="Progress bar on stderr.")
     ] = True,
+    html_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--html-dir",
+            metavar="DIR",
+            help="Also write a review page per summarized article and an index.html to DIR.",
+        ),
+    ] = None,
     model: opt.Model = None,
     base_url: opt.BaseUrl = None,
     mode: opt.Mode = None,
@@ -80,6 +88,10 @@ def batch_command(
                     f"cannot hold --budget-usd: no price for {summarizer.settings.model} "
                     "(give one with --pricing)"
                 )
+        if html_dir is not None:
+            from summarizer.outputs.html.index import make_directory
+
+            make_directory(html_dir)  # refuse a bad folder before anything is paid for
         done = finished_ids(output)
         total = _count(source)
         report = _run(
@@ -95,6 +107,11 @@ def batch_command(
             show_progress=progress,
         )
         _print_report(report)
+        if html_dir is not None:
+            from summarizer.batch.pages import write_pages
+
+            pages = write_pages(read_items(source), output, html_dir)
+            typer.echo(f"review pages: {pages.pages} written, index {pages.index}", err=True)
         if report.stopped == "interrupted":
             return INTERRUPTED
         return 1 if report.failed else 0

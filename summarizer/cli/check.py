@@ -23,6 +23,13 @@ def check_command(
     ),
     min_f1: float = typer.Option(0.8, "--min-f1", help="With --score: lowest passing F1 for each part."),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable results (for CI dashboards)."),
+    html_dir: Path | None = typer.Option(
+        None,
+        "--html",
+        metavar="DIR",
+        help="Scores, plus review pages in DIR: golden vs new side by side, missing and extra claims "
+        "marked (implies --score).",
+    ),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks."),
 ) -> None:
     """Replay each case and compare with its golden: exit 0 only if every case matches."""
@@ -38,8 +45,8 @@ def check_command(
 
                 raise ConfigError(f"no case folders given and no {DEFAULT_CASES} here")
             selected = find_cases(DEFAULT_CASES)
-        if scored or live:
-            return _score_cases(selected, live=live, min_f1=min_f1, as_json=as_json)
+        if scored or live or html_dir is not None:
+            return _score_cases(selected, live=live, min_f1=min_f1, as_json=as_json, html_dir=html_dir)
         return _check_cases(selected, update=update, as_json=as_json)
 
     run_guarded(body, debug=debug)
@@ -99,13 +106,20 @@ def _check_cases(cases: list, *, update: bool, as_json: bool) -> int:  # type: i
     return 0 if all(r.passed for r in results) else 1
 
 
-def _score_cases(cases: list, *, live: bool, min_f1: float, as_json: bool) -> int:  # type: ignore[type-arg]
+def _score_cases(
+    cases: list, *, live: bool, min_f1: float, as_json: bool, html_dir: Path | None = None
+) -> int:  # type: ignore[type-arg]
     from summarizer.config import Settings
     from summarizer.golden.cases import case_settings, run_case
     from summarizer.golden.compare import load_golden, score
     from summarizer.llm.recording import RecordMode
 
     rows = []
+    pages: list = []  # type: ignore[type-arg]
+    if html_dir is not None:
+        from summarizer.outputs.html.index import make_directory
+
+        make_directory(html_dir)  # refuse a bad folder before replaying anything
     for case in cases:
         if live:
             from summarizer.inputs.files import read_article
@@ -115,9 +129,16 @@ def _score_cases(cases: list, *, live: bool, min_f1: float, as_json: bool) -> in
             summary = Summarizer(settings).summarize(read_article(str(case.article_path)))
         else:
             summary = run_case(case, RecordMode.REPLAY)
-        scores = score(load_golden(case.golden_path), summary)
+        golden = load_golden(case.golden_path)
+        scores = score(golden, summary)
         ok = min(scores.entities.f1, scores.sources.f1, scores.claims.f1) >= min_f1
         rows.append((case.name, scores, ok))
+        if html_dir is not None:
+            from summarizer.golden.review import write_comparison_page
+
+            pages.append(
+                (case.name, write_comparison_page(html_dir, case, golden, summary, scores), scores, ok)
+            )
     if as_json:
         typer.echo(json.dumps([{"case": n, "passed": ok, **s.to_json()} for n, s, ok in rows], indent=2))
     else:
@@ -127,6 +148,10 @@ def _score_cases(cases: list, *, live: bool, min_f1: float, as_json: bool) -> in
                 f"sources F1 {s.sources.f1:.2f}  claims F1 {s.claims.f1:.2f}  "
                 f"grounding {s.grounding_rate:.0%}  attempts {s.attempts}"
             )
+    if html_dir is not None:
+        from summarizer.golden.review import write_case_index
+
+        typer.echo(f"review pages: {write_case_index(html_dir, pages)}", err=True)
     return 0 if all(ok for _, _, ok in rows) else 1
 
 

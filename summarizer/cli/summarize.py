@@ -1,4 +1,4 @@
-"""``summarizer summarize``: one article to JSON, Markdown or a terminal table."""
+"""``summarizer summarize``: one article to JSON, Markdown, a terminal table or an HTML review page."""
 
 from __future__ import annotations
 
@@ -14,7 +14,12 @@ def summarize_command(
     article: str = typer.Argument(
         ..., help="Article file (UTF-8 text), - for standard input, or an http(s) URL to fetch."
     ),
-    output_format: str = typer.Option("json", "--format", "-f", help="json, markdown or table."),
+    output_format: str | None = typer.Option(
+        None,
+        "--format",
+        "-f",
+        help="json, markdown, table or html (a review page). Default: html for -o *.html, else json.",
+    ),
     output: Path | None = typer.Option(
         None, "--output", "-o", help="Write here (atomically) instead of stdout."
     ),
@@ -56,8 +61,9 @@ def summarize_command(
         from summarizer.outputs.atomic import write_atomic
         from summarizer.outputs.render import FORMATS, to_json, to_markdown
 
-        if output_format not in FORMATS:
-            fail(f"unknown format {output_format!r}: choose one of {', '.join(FORMATS)}", 2)
+        chosen = output_format or _format_for(output)
+        if chosen not in FORMATS:
+            fail(f"unknown format {chosen!r}: choose one of {', '.join(FORMATS)}", 2)
         # A URL is fetched and reduced to its article; the offsets refer to that text.
         text = fetch_article(article).text if is_url(article) else read_article(article)
         if save_text is not None:
@@ -72,16 +78,28 @@ def summarize_command(
             pricing=pricing,
         )
         summary = summarizer.summarize(text)
-        if output_format == "table":
+        if chosen == "table":
             _show_table(summary, output)
             return
-        rendered = to_json(summary) if output_format == "json" else to_markdown(summary)
+        if chosen == "html":
+            from summarizer.outputs.html import render
+
+            rendered = render(summary, text)
+        else:
+            rendered = to_json(summary) if chosen == "json" else to_markdown(summary)
         if output is None:
             typer.echo(rendered, nl=False)
         else:
             write_atomic(output, rendered)
 
     run_guarded(body, debug=debug)
+
+
+def _format_for(output: Path | None) -> str:
+    """The format an output file's name asks for when --format is not given."""
+    if output is not None and output.suffix.lower() in (".html", ".htm"):
+        return "html"
+    return "json"
 
 
 def _show_table(summary: object, output: Path | None) -> None:

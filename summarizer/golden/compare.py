@@ -224,17 +224,21 @@ class Scores:
         }
 
 
-def _greedy_matches(expected: list[Any], actual: list[Any], same: Any) -> int:
+def _greedy_pairs(expected: list[Any], actual: list[Any], same: Any) -> list[tuple[int, int]]:
     """One-to-one matches, first fit: each actual item counts for at most one expected item."""
     free = list(range(len(actual)))
-    matched = 0
-    for item in expected:
+    pairs = []
+    for i, item in enumerate(expected):
         for j in free:
             if same(item, actual[j]):
                 free.remove(j)
-                matched += 1
+                pairs.append((i, j))
                 break
-    return matched
+    return pairs
+
+
+def _greedy_matches(expected: list[Any], actual: list[Any], same: Any) -> int:
+    return len(_greedy_pairs(expected, actual, same))
 
 
 def _names(entity: Entity) -> set[str]:
@@ -245,6 +249,19 @@ def _overlap(a: Claim, b: Claim) -> float:
     shared = min(a.evidence.end, b.evidence.end) - max(a.evidence.start, b.evidence.start)
     shortest = min(a.evidence.end - a.evidence.start, b.evidence.end - b.evidence.start)
     return max(shared, 0) / shortest if shortest else 0.0
+
+
+def match_claims(expected: Summary, actual: Summary, *, min_overlap: float = 0.5) -> list[tuple[int, int]]:
+    """(expected index, actual index) of the claims that match: the same source (by name, or both
+    the article's own) and evidence overlapping by ``min_overlap`` of the shorter; one-to-one."""
+    expected_source = {s.id: fold(s.name).lower() for s in expected.sources}
+    actual_source = {s.id: fold(s.name).lower() for s in actual.sources}
+
+    def same_claim(e: Claim, a: Claim) -> bool:
+        agree = expected_source.get(e.source_id or "") == actual_source.get(a.source_id or "")
+        return agree and _overlap(e, a) >= min_overlap
+
+    return _greedy_pairs(expected.claims, actual.claims, same_claim)
 
 
 def score(expected: Summary, actual: Summary, *, min_overlap: float = 0.5) -> Scores:
@@ -260,15 +277,8 @@ def score(expected: Summary, actual: Summary, *, min_overlap: float = 0.5) -> Sc
         len(expected.sources),
         len(actual.sources),
     )
-    expected_source = {s.id: fold(s.name).lower() for s in expected.sources}
-    actual_source = {s.id: fold(s.name).lower() for s in actual.sources}
-
-    def same_claim(e: Claim, a: Claim) -> bool:
-        agree = expected_source.get(e.source_id or "") == actual_source.get(a.source_id or "")
-        return agree and _overlap(e, a) >= min_overlap
-
     claims = PRF(
-        _greedy_matches(expected.claims, actual.claims, same_claim), len(expected.claims), len(actual.claims)
+        len(match_claims(expected, actual, min_overlap=min_overlap)), len(expected.claims), len(actual.claims)
     )
     dropped = sum(1 for w in (actual.meta.warnings if actual.meta else []) if w.startswith("dropped claim"))
     proposed = len(actual.claims) + dropped

@@ -1,4 +1,7 @@
-"""Present a ``Summary``: JSON (the contract), Markdown (for people), a terminal table (rich)."""
+"""Present a ``Summary``: JSON (the contract), Markdown (for people), a terminal table (rich).
+
+The HTML review page, which also needs the article text, is ``outputs.html.render``.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ from summarizer.schema import Summary
 if TYPE_CHECKING:
     from rich.console import RenderableType
 
-FORMATS = ("json", "markdown", "table")
+FORMATS = ("json", "markdown", "table", "html")  # html: outputs.html, the review page
 
 
 def to_json(summary: Summary) -> str:
