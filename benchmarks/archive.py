@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 ARTICLE = (ROOT / "fixtures" / "cases" / "khamenei-moscow-exiles" / "article.txt").read_text(encoding="utf-8")
 DRAFT_PATH = ROOT / "fixtures" / "references" / "khamenei-moscow-exiles.json"
 SECTION = "## Archive (Batch API)"
-MB = 1024 * 1024
+MB = 1_000_000  # files are measured against OpenAI's "200 MB", read as decimal
 
 
 def write_articles(path: Path, count: int) -> int:
@@ -140,7 +140,7 @@ def child(kind: str, count: int, folder: Path) -> dict[str, Any]:
         "left_on_disk": len(parts),
         "ok": report.ok,
         "out_mb": out.stat().st_size / MB if out.exists() else 0.0,
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,  # KiB -> MiB
     }
 
 
@@ -171,7 +171,7 @@ def table(rows: list[dict[str, Any]]) -> str:
         lines.append(
             f"| {r['kind']} | {r['count']:,} | {r['export_s']:.1f} | {r['count'] / r['export_s']:,.0f} | "
             + (f"{r['import_s']:.1f} | {r['ok'] / r['import_s']:,.0f} | " if imported else "- | - | ")
-            + f"{r['files']} | {r['max_file_mb']:.1f} MB | {r['max_file_requests']:,} | {r['peak_rss_mb']:.0f} MB |"
+            + f"{r['files']} | {r['max_file_mb']:.1f} MB | {r['max_file_requests']:,} | {r['peak_rss_mb']:.0f} MiB |"
         )
     return head + "\n".join(lines)
 
@@ -196,7 +196,7 @@ def main() -> None:
         f"{time.strftime('%Y-%m-%d')} (a shared 2-core machine; each row a child process of its own).\n\n"
         + table(rows)
         + "\n\nexport: `archive run --plan-only` (request lines built, split by OpenAI's limits of 50,000 "
-        "requests and 200 MB per file, ids indexed in the SQLite state). run: export, then submit, poll, "
+        "requests and 200 MB (200,000,000 bytes) per file, ids indexed in the SQLite state). run: export, then submit, poll, "
         "download and import against an in-process engine that completes each batch at once (no HTTP), "
         "every answer validated and grounded as a live one, the output appended. Peak RSS is the child's "
         "ru_maxrss. Largest file: the byte limit binds first (about 11 kB a request).\n"

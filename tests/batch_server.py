@@ -79,7 +79,7 @@ class FakeBatchServer:
         answer: Answer,
         *,
         max_requests: int = 50_000,
-        max_bytes: int = 200 * 1024 * 1024,
+        max_bytes: int = 200_000_000,
         create_429: int = 0,
         expire: frozenset[int] = frozenset(),
         fail: frozenset[int] = frozenset(),

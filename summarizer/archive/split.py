@@ -20,7 +20,7 @@ from summarizer.schema import Usage
 
 # OpenAI's documented limits for one batch input file.
 MAX_REQUESTS = 50_000
-MAX_BYTES = 200 * 1024 * 1024
+MAX_BYTES = 200_000_000  # "200 MB": read as decimal, the smaller of the two readings
 
 
 @dataclass(frozen=True)

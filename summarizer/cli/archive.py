@@ -38,7 +38,7 @@ def archive_run(
     ] = 50_000,
     max_bytes: Annotated[
         int, typer.Option("--max-bytes", min=1024, help="Bytes per file (OpenAI: 200 MB).")
-    ] = 200 * 1024 * 1024,
+    ] = 200_000_000,
     poll_initial: Annotated[float, typer.Option("--poll", min=0, help="First wait between polls, s.")] = 5.0,
     poll_max: Annotated[
         float, typer.Option("--poll-max", min=0, help="Longest wait between polls, s.")
