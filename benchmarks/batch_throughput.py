@@ -1,24 +1,29 @@
-"""Batch throughput against ``summarizer.testing.FakeOpenAIServer``, in one run.
+"""Batch throughput against ``summarizer.testing.FakeOpenAIServer``: four ways side by side, in one run.
 
     python benchmarks/batch_throughput.py            # full run, rewrites "## Batch throughput" in RESULTS.md
     python benchmarks/batch_throughput.py --quick    # small sizes, prints only
 
-What it measures (every article is the seed article behind a unique first line,
-so the reference draft grounds in each and no two share a cache key):
+For each load (latency L, concurrency C, with or without 10% of requests answered 429 with
+``Retry-After``), the same N distinct articles (the seed article behind a unique first line,
+so the reference draft grounds in each and no two share a cache key) go through, one after
+another against one server:
 
-(a) ``run_batch`` (the library) over N articles at a fixed server latency and
-    concurrency: wall time against the ideal N x latency / concurrency.
-(b) the same through the ``summarizer batch`` console script in a subprocess
-    (startup and the default cache included).
-(c) a naive sequential loop of ``Summarizer.summarize``, extrapolated to N.
-(d) (a) with 10% of requests answered 429 (Retry-After: 0): completions and retries.
-(e) pipeline overhead per article with the LLM's latency at 0 and concurrency 1,
-    over HTTP and in-process, and split by stage.
-(f) peak RSS of the console script over 200 and 2,000 JSONL articles.
+- **raw openai SDK**: ``AsyncOpenAI`` (its own default client), gather + semaphore, the same
+  request body (prompt, tool, tool_choice), the answer left unparsed;
+- **instructor by hand**: what a user writes in twenty lines: ``instructor.from_openai``,
+  ``response_model=DraftSummary``, gather + semaphore (no grounding, no resolve);
+- **our library**: ``Summarizer.asummarize`` under gather + semaphore (grounded, resolved);
+- **our CLI**: ``summarizer batch FOLDER -o OUT.jsonl --concurrency C`` in a subprocess, default
+  (fresh) cache on; both end to end (interpreter start and imports included) and the run alone
+  (the time its own report gives).
 
-The server runs in a child process, so that the measured client has a CPU and a
-GIL of its own. If (a) misses its goal the run profiles (a) with cProfile and
-prints where the time goes.
+Figure = wall / ideal, ideal = N x L / C (429s add work above it: the floor is given). The
+order of the four rotates from load to load. CPU per article at C=64 is the process's CPU time
+over the run (the CLI's includes its start-up), and peak RSS of ``summarizer batch`` over a
+small and a large JSONL shows whether memory is flat.
+
+The server runs in a child process, so that the measured client has a CPU and a GIL of its own.
+``--profile`` adds a cProfile of the library at (L=1.0, C=64).
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,7 +55,9 @@ ARTICLE_PATH = ROOT / "fixtures" / "cases" / "khamenei-moscow-exiles" / "article
 DRAFT_PATH = ROOT / "fixtures" / "references" / "khamenei-moscow-exiles.json"
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 SECTION = "## Batch throughput"
-GOAL = 1.15
+RATE_LIMIT_EVERY = 10  # every 10th request answered 429
+RETRY_AFTER_S = 0.1  # ... with this Retry-After, which every client here honours
+MAX_RETRIES = 10
 
 ARTICLE = ARTICLE_PATH.read_text(encoding="utf-8")
 DRAFT: dict[str, Any] = json.loads(DRAFT_PATH.read_text(encoding="utf-8"))
@@ -132,67 +140,131 @@ class ServerProcess:
         self.close()
 
 
-# --------------------------------------------------------------------------- runs
+# --------------------------------------------------------------------------- the four ways
 
 
 @dataclass
-class LibraryRun:
+class Run:
     wall_s: float
-    succeeded: int
-    failed: int
-    transport_retries: int
-    server: dict[str, Any] = field(default_factory=dict)
+    cpu_s: float
+    completed: int
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
-def make_summarizer(base_url: str, *, max_retries: int = 4) -> Any:
+class Batch:
+    """Summarize texts C at a time with gather + a semaphore; ``aclose`` closes the client."""
+
+    def __init__(
+        self,
+        concurrency: int,
+        one: Callable[[str], Awaitable[Any]],
+        aclose: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        self.concurrency, self.one, self._aclose = concurrency, one, aclose
+
+    async def __call__(self, texts: list[str]) -> int:
+        gate = asyncio.Semaphore(self.concurrency)
+
+        async def guarded(text: str) -> Any:
+            async with gate:
+                return await self.one(text)
+
+        results = await asyncio.gather(*(guarded(t) for t in texts))
+        return sum(r is not None for r in results)
+
+    async def aclose(self) -> None:
+        if self._aclose is not None:
+            await self._aclose()
+
+
+def raw_sdk(base_url: str, concurrency: int) -> Batch:
+    """The openai SDK alone, with the exact request body the pipeline sends (tool included)."""
+    import instructor
+    import openai
+
+    from summarizer.extract.prompts import load_prompts
+    from summarizer.llm.structured import StructuredCall
+
+    client = openai.AsyncOpenAI(base_url=base_url, api_key="bench", max_retries=MAX_RETRIES)
+    prompts = load_prompts(None)
+    tool = StructuredCall(instructor.Mode.TOOLS).extra or {}
+
+    async def one(text: str) -> Any:
+        return await client.chat.completions.create(
+            model="gpt-4o-mini", messages=prompts.render(text), max_tokens=8000, **tool
+        )
+
+    return Batch(concurrency, one, client.close)
+
+
+def instructor_by_hand(base_url: str, concurrency: int) -> Batch:
+    """What a user writes: instructor over the SDK, gather + a semaphore, about twenty lines."""
+    import instructor
+    import openai
+
+    from summarizer.extract.draft import DraftSummary
+    from summarizer.extract.prompts import load_prompts
+
+    sdk = openai.AsyncOpenAI(base_url=base_url, api_key="bench", max_retries=MAX_RETRIES)
+    client = instructor.from_openai(sdk)
+    prompts = load_prompts(None)
+
+    async def one(text: str) -> Any:
+        return await client.chat.completions.create(
+            model="gpt-4o-mini",
+            response_model=DraftSummary,
+            messages=prompts.render(text),
+            max_tokens=8000,
+            max_retries=0,
+        )
+
+    return Batch(concurrency, one, sdk.close)
+
+
+def library(base_url: str, concurrency: int) -> Batch:
     from dataclasses import replace
 
     from summarizer.config import Settings
     from summarizer.pipeline import Summarizer
 
     settings = Settings(base_url=base_url, api_key="bench")
-    settings = replace(settings, retry=replace(settings.retry, max_retries=max_retries))
-    return Summarizer(settings, cache=None)
+    settings = replace(settings, retry=replace(settings.retry, max_retries=MAX_RETRIES))
+    summarizer = Summarizer(settings, cache=None)
+    return Batch(concurrency, summarizer.asummarize)
 
 
-def library_run(
+IN_PROCESS: dict[str, Callable[[str, int], Batch]] = {
+    "raw openai SDK": raw_sdk,
+    "instructor by hand": instructor_by_hand,
+    "our library": library,
+}
+CLI = "`summarizer batch`"
+
+
+def in_process_run(
+    make: Callable[[str, int], Batch],
     server: ServerProcess,
-    n: int,
+    texts: list[str],
     concurrency: int,
-    work: Path,
-    *,
-    max_retries: int = 4,
-    profile: bool = False,
-) -> tuple[LibraryRun, pstats.Stats | None]:
-    """(a)/(d): run_batch over ``n`` articles; imports and the client are warmed up first."""
-    from summarizer.batch.items import BatchItem, ResultWriter
-    from summarizer.batch.runner import run_batch
+    profiler: cProfile.Profile | None = None,
+) -> Run:
+    """One way over ``texts`` in a fresh event loop; imports, client and connections warmed first."""
+    batch = make(server.base_url, concurrency)
 
-    summarizer = make_summarizer(server.base_url, max_retries=max_retries)
-    out = work / f"library-{n}-{concurrency}-{time.monotonic_ns()}.jsonl"
-    profiler = cProfile.Profile() if profile else None
-
-    async def main() -> tuple[Any, float]:
-        await asyncio.gather(*(summarizer.asummarize(variant(-k - 1)) for k in range(2)))
+    async def main() -> Run:
+        await batch([variant(-k - 1) for k in range(min(concurrency, 8))])
         server.reset()
-        items = (BatchItem(id=f"b{i:05d}", text=variant(i)) for i in range(n))
-        writer = ResultWriter(out)
-        try:
-            if profiler is not None:
-                profiler.enable()
-            started = time.perf_counter()
-            report = await run_batch(items, summarizer, writer, concurrency=concurrency)
-            wall = time.perf_counter() - started
-            if profiler is not None:
-                profiler.disable()
-        finally:
-            writer.close()
-        return report, wall
+        if profiler is not None:
+            profiler.enable()
+        cpu, started = time.process_time(), time.perf_counter()
+        completed = await batch(texts)
+        wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+        if profiler is not None:
+            profiler.disable()
+        await batch.aclose()
+        return Run(wall, cpu, completed, server.stats())
 
-    report, wall = asyncio.run(main())
-    run = LibraryRun(wall, report.succeeded, report.failed, report.transport_retries, server.stats())
-    out.unlink(missing_ok=True)
-    return run, (pstats.Stats(profiler) if profiler is not None else None)
+    return asyncio.run(main())
 
 
 @dataclass
@@ -202,10 +274,12 @@ class CliRun:
     exit_code: int
     summarized: int
     max_rss_mb: float
+    cpu_s: float  # user + system time of the subprocess, start-up included
+    retries: int
 
 
 def cli_run(server: ServerProcess, source: Path, concurrency: int, work: Path) -> CliRun:
-    """(b)/(f): the console script in a subprocess, with a fresh cache directory."""
+    """The console script in a subprocess, with a fresh cache directory."""
     out = work / f"cli-{source.stem}-{time.monotonic_ns()}.jsonl"
     cache = Path(tempfile.mkdtemp(prefix="cache-", dir=work))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "SUMMARIZER_"))}
@@ -213,7 +287,7 @@ def cli_run(server: ServerProcess, source: Path, concurrency: int, work: Path) -
     summarizer_script = Path(sys.executable).with_name("summarizer")
     command = [str(summarizer_script) if summarizer_script.exists() else "summarizer"]
     command += ["batch", str(source), "-o", str(out), "--base-url", server.base_url, "--no-progress"]
-    command += ["--concurrency", str(concurrency)]
+    command += ["--concurrency", str(concurrency), "--max-retries", str(MAX_RETRIES)]
     started = time.perf_counter()
     proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     assert proc.stderr is not None
@@ -223,105 +297,38 @@ def cli_run(server: ServerProcess, source: Path, concurrency: int, work: Path) -
     proc.returncode = os.waitstatus_to_exitcode(status)
     reported = re.search(r"transport retr\(ies\), ([\d.]+) s", stderr)
     summarized = re.search(r"^(\d+) summarized", stderr, re.MULTILINE)
+    retries = re.search(r"(\d+) transport retr\(ies\)", stderr)
     if proc.returncode != 0 or reported is None or summarized is None:
         raise RuntimeError(f"summarizer batch failed ({proc.returncode}):\n{stderr}")
     out.unlink(missing_ok=True)
     shutil.rmtree(cache, ignore_errors=True)
     # ru_maxrss is in KiB on Linux (bytes on macOS).
     rss_mb = usage.ru_maxrss / (1024 * 1024 if sys.platform == "darwin" else 1024)
-    return CliRun(total, float(reported.group(1)), proc.returncode, int(summarized.group(1)), rss_mb)
-
-
-def sequential_run(server: ServerProcess, n: int) -> float:
-    """(c): seconds per article for a plain loop of ``Summarizer.summarize``."""
-    summarizer = make_summarizer(server.base_url)
-    summarizer.summarize(variant(-1))  # imports, client, connection
-    started = time.perf_counter()
-    for i in range(n):
-        summarizer.summarize(variant(i))
-    return (time.perf_counter() - started) / n
-
-
-def in_process_overhead(n: int) -> tuple[float, dict[str, float]]:
-    """(e): ms per article with the answer handed over in-process (no HTTP), and by stage."""
-    import httpx
-    from instructor.v2.core.function_calls import response_schema
-    from instructor.v2.providers.openai.schema import generate_openai_schema
-
-    from summarizer.batch.items import BatchItem
-    from summarizer.batch.runner import success_record
-    from summarizer.config import Settings
-    from summarizer.extract.draft import DraftSummary, validation_context
-    from summarizer.extract.grounding import Article
-    from summarizer.extract.resolve import resolve
-    from summarizer.pipeline import Summarizer
-    from summarizer.schema import Summary
-    from summarizer.testing import tool_call_completion
-
-    body = json.dumps(tool_call_completion(DRAFT, prompt_tokens=1_000, completion_tokens=500)).encode()
-    transport = httpx.MockTransport(
-        lambda request: httpx.Response(200, content=body, headers={"content-type": "application/json"})
+    return CliRun(
+        total,
+        float(reported.group(1)),
+        proc.returncode,
+        int(summarized.group(1)),
+        rss_mb,
+        usage.ru_utime + usage.ru_stime,
+        int(retries.group(1)) if retries else 0,
     )
-    summarizer = Summarizer(Settings(api_key="bench"), transport=transport, cache=None)
-    summarizer.summarize(variant(-1))
-    started = time.perf_counter()
-    for i in range(n):
-        summarizer.summarize(variant(i))
-    total_ms = (time.perf_counter() - started) / n * 1000
-
-    # The same work stage by stage on the seed article, through the pipeline's building blocks.
-    raw = json.dumps(DRAFT, ensure_ascii=False)
-    stages: dict[str, float] = {}
-
-    def timed(name: str, fn: Any) -> Any:
-        t0 = time.perf_counter()
-        for _ in range(n):
-            result = fn()
-        stages[name] = (time.perf_counter() - t0) / n * 1000
-        return result
-
-    article = timed("fold the article (`Article(text)`)", lambda: Article(ARTICLE))
-    timed("render the prompt", lambda: summarizer.prompts.render(ARTICLE))
-    timed(
-        "instructor: wrap the response model, build its JSON schema (every call)",
-        lambda: generate_openai_schema(response_schema(DraftSummary)),
-    )
-    draft = timed(
-        "validate: tool-call JSON into `DraftSummary`, grounded (`find_problems`)",
-        lambda: DraftSummary.model_validate_json(raw, context=validation_context(article)),
-    )
-    resolved = timed("resolve: ids, mentions, offsets (`resolve`)", lambda: resolve(draft, article))
-
-    def build() -> Summary:
-        summary = Summary(
-            headline=resolved.headline,
-            abstract=resolved.abstract,
-            entities=resolved.entities,
-            sources=resolved.sources,
-            claims=resolved.claims,
-        )
-        assert not summary.check_offsets(ARTICLE)
-        return summary
-
-    summary = timed("build the `Summary`, check offsets", build)
-    item = BatchItem(id="x", text=ARTICLE)
-    timed(
-        "the output line as JSON",
-        lambda: json.dumps(success_record(item, summary), ensure_ascii=False, separators=(",", ":")),
-    )
-    return total_ms, stages
 
 
-def write_inputs(work: Path, n: int) -> tuple[Path, Path]:
-    """A folder of ``n`` .txt articles and a JSONL of the same."""
+def write_folder(work: Path, n: int) -> Path:
     folder = work / f"folder-{n}"
     folder.mkdir()
+    for i in range(n):
+        (folder / f"b{i:05d}.txt").write_text(variant(i), encoding="utf-8")
+    return folder
+
+
+def write_jsonl(work: Path, n: int) -> Path:
     jsonl = work / f"articles-{n}.jsonl"
     with jsonl.open("w", encoding="utf-8") as handle:
         for i in range(n):
-            (folder / f"b{i:05d}.txt").write_text(variant(i), encoding="utf-8")
             handle.write(json.dumps({"id": f"b{i:05d}", "text": variant(i)}, ensure_ascii=False) + "\n")
-    return folder, jsonl
+    return jsonl
 
 
 # --------------------------------------------------------------------------- the profile
@@ -364,10 +371,33 @@ def profile_breakdown(stats: pstats.Stats, top: int = 12) -> tuple[list[tuple[st
 # --------------------------------------------------------------------------- the report
 
 
-def markdown(rows: list[tuple[str, str, str]]) -> str:
-    lines = ["| Measurement | Result | Notes |", "|---|---|---|"]
-    lines += [f"| {a} | {b} | {c} |" for a, b, c in rows]
-    return "\n".join(lines)
+@dataclass(frozen=True)
+class Load:
+    latency: float
+    concurrency: int
+    rate_limited: bool = False
+
+    @property
+    def label(self) -> str:
+        extra = f", 10% 429 (Retry-After {RETRY_AFTER_S:g} s)" if self.rate_limited else ""
+        return f"{self.latency:g} s, {self.concurrency}{extra}"
+
+    def server_options(self) -> dict[str, Any]:
+        options: dict[str, Any] = {"latency": self.latency}
+        if self.rate_limited:
+            options.update(rate_limit_every=RATE_LIMIT_EVERY, retry_after=RETRY_AFTER_S)
+        return options
+
+
+LOADS = (
+    Load(1.0, 16),
+    Load(1.0, 64),
+    Load(0.2, 16),
+    Load(0.2, 64),
+    Load(1.0, 16, rate_limited=True),
+    Load(1.0, 64, rate_limited=True),
+)
+WAYS = (*IN_PROCESS, CLI)
 
 
 def main() -> int:
@@ -375,13 +405,9 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--serve", help=argparse.SUPPRESS)
-    parser.add_argument("--articles", type=int, default=200)
-    parser.add_argument("--latency", type=float, default=0.5)
-    parser.add_argument("--concurrency", type=int, default=32)
-    parser.add_argument("--sequential", type=int, default=20, help="articles in the naive loop (c)")
-    parser.add_argument("--overhead", type=int, default=100, help="articles for the overhead runs (e)")
-    parser.add_argument("--memory", default="200,2000", help="article counts for the memory runs (f)")
-    parser.add_argument("--profile", action="store_true", help="profile (a) even if it meets the goal")
+    parser.add_argument("--articles", type=int, default=256)
+    parser.add_argument("--memory", default="200,5000", help="article counts for the memory runs")
+    parser.add_argument("--profile", action="store_true", help="cProfile the library at (1.0 s, 64)")
     parser.add_argument("--quick", action="store_true", help="small sizes; RESULTS.md is not touched")
     parser.add_argument("--results", type=Path, default=RESULTS)
     parser.add_argument("--no-write", action="store_true", help="print only")
@@ -389,143 +415,133 @@ def main() -> int:
     if args.serve is not None:
         serve(json.loads(args.serve))
         return 0
+    loads = LOADS
     if args.quick:
-        args.articles, args.sequential, args.overhead, args.memory = 40, 4, 10, "40,80"
-        args.no_write = True
+        args.articles, args.memory, args.no_write = 64, "40,80", True
+        loads = (Load(0.2, 16), Load(0.2, 64, rate_limited=True))
 
     load_before = os.getloadavg()[0]
-    if load_before > 1.0:
-        log(f"warning: load average {load_before:.2f}: other work competes for the CPU")
-    n, latency, concurrency = args.articles, args.latency, args.concurrency
-    ideal = n * latency / concurrency
-    waves = -(-n // concurrency) * latency  # whole waves of requests: a floor above the ideal
-    memory_sizes = [int(x) for x in args.memory.split(",")]
-    rows: list[tuple[str, str, str]] = []
+    n = args.articles
+    texts = [variant(i) for i in range(n)]
+    cells: dict[tuple[Load, str], str] = {}
+    cpu_rows: list[tuple[str, str, str]] = []
+    notes: list[str] = []
+    profile_text = ""
     work = Path(tempfile.mkdtemp(prefix="summarizer-bench-"))
     try:
-        folder, _ = write_inputs(work, n)
-
-        with ServerProcess(latency=latency) as server:
-            log(f"(a) run_batch: {n} articles, {latency} s latency, concurrency {concurrency}")
-            lib, _ = library_run(server, n, concurrency, work)
-            ratio = lib.wall_s / ideal
-            verdict = "meets" if ratio <= GOAL else "misses"
-            rows.append(
-                (
-                    f"(a) run_batch, {n} articles, {latency} s latency, concurrency {concurrency}",
-                    f"**{lib.wall_s:.2f} s = {ratio:.2f}x ideal**",
-                    f"ideal {ideal:.3f} s; whole waves alone take {waves:.2f} s ({waves / ideal:.2f}x); "
-                    f"{verdict} the {GOAL}x goal; {lib.succeeded} ok, {lib.failed} failed; "
-                    f"peak {lib.server['peak_in_flight']} requests in flight; "
-                    f"{n / lib.wall_s:.1f} articles/s",
+        folder = write_folder(work, n)
+        for number, load in enumerate(loads):
+            ideal = n * load.latency / load.concurrency
+            order = WAYS[number % len(WAYS) :] + WAYS[: number % len(WAYS)]
+            with ServerProcess(**load.server_options()) as server:
+                for way in order:
+                    log(f"{load.label}: {way}")
+                    if way == CLI:
+                        server.reset()
+                        cli = cli_run(server, folder, load.concurrency, work)
+                        served = server.stats()
+                        cells[load, way] = (
+                            f"**{cli.reported_s / ideal:.2f}x** run, {cli.total_s / ideal:.2f}x end to end"
+                        )
+                        wall, cpu, done = cli.reported_s, cli.cpu_s, cli.summarized
+                    else:
+                        run = in_process_run(IN_PROCESS[way], server, texts, load.concurrency)
+                        served = run.extra
+                        cells[load, way] = f"**{run.wall_s / ideal:.2f}x**"
+                        wall, cpu, done = run.wall_s, run.cpu_s, run.completed
+                    if done != n:
+                        cells[load, way] += f" ({done}/{n} done)"
+                    if load.rate_limited:
+                        cells[load, way] += f", {served['rate_limited']} 429s"
+                    if load == Load(1.0, 64):
+                        cpu_rows.append((way, f"{cpu / n * 1000:.1f} ms", f"{wall:.2f} s wall"))
+            if load.rate_limited:
+                # Each 429 costs its Retry-After and one more full latency in its slot.
+                extra = (n // RATE_LIMIT_EVERY) * (RETRY_AFTER_S + load.latency) / load.concurrency
+                notes.append(
+                    f"{load.label}: ideal {ideal:.2f} s; the retries alone add about "
+                    f"{extra:.2f} s ({(ideal + extra) / ideal:.2f}x floor)"
                 )
-            )
+            else:
+                notes.append(f"{load.label}: ideal {ideal:.2f} s")
 
-            log(f"(b) summarizer batch (subprocess): {n} articles")
-            cli = cli_run(server, folder, concurrency, work)
-            rows.append(
-                (
-                    "(b) `summarizer batch` CLI subprocess, same load",
-                    f"{cli.total_s:.2f} s total; {cli.reported_s:.1f} s in the run",
-                    f"{cli.total_s / ideal:.2f}x ideal end to end, {cli.reported_s / ideal:.2f}x for the run "
-                    f"itself; the rest is interpreter start and imports; fresh cache on (default); "
-                    f"{cli.summarized} summarized",
-                )
-            )
-
-            log(f"(c) sequential Summarizer.summarize: {args.sequential} articles")
-            per_article = sequential_run(server, args.sequential)
-            rows.append(
-                (
-                    f"(c) sequential `Summarizer.summarize` loop, {args.sequential} articles",
-                    f"{per_article:.3f} s/article -> {per_article * n:.1f} s for {n}",
-                    f"{per_article * n / lib.wall_s:.1f}x slower than (a); "
-                    f"{(per_article - latency) * 1000:.0f} ms over the latency per article",
-                )
-            )
-
-        with ServerProcess(latency=latency, rate_limit_every=10, retry_after=0) as server:
-            log(f"(d) run_batch with every 10th request answered 429: {n} articles")
-            limited, _ = library_run(server, n, concurrency, work, max_retries=10)
-            served = limited.server
-            rows.append(
-                (
-                    "(d) (a) with 10% of requests answered 429 (Retry-After: 0)",
-                    f"{limited.succeeded}/{n} completed in {limited.wall_s:.2f} s",
-                    f"{served['rate_limited']} 429s served, {limited.transport_retries} transport retries "
-                    f"booked ({'equal' if served['rate_limited'] == limited.transport_retries else 'MISMATCH'}); "
-                    f"{served['requests']} requests; {limited.failed} failed",
-                )
-            )
-
+        memory_rows = []
         with ServerProcess(latency=0) as server:
-            log(f"(e) overhead: {args.overhead} articles, latency 0, concurrency 1")
-            overhead_http, _ = library_run(server, args.overhead, 1, work)
-            in_process_ms, stages = in_process_overhead(args.overhead)
-            rows.append(
-                (
-                    "(e) pipeline overhead per article, LLM excluded (latency 0, concurrency 1)",
-                    f"**{overhead_http.wall_s / args.overhead * 1000:.1f} ms** over HTTP; "
-                    f"{in_process_ms:.1f} ms in-process",
-                    f"seed article ({len(ARTICLE):,} chars, 30 claims); one core; "
-                    f"caps one event loop at ~{1000 / (overhead_http.wall_s / args.overhead * 1000):.0f} "
-                    "articles/s whatever the concurrency",
+            for size in [int(x) for x in args.memory.split(",")]:
+                log(f"memory: summarizer batch over {size} JSONL articles, latency 0")
+                jsonl = write_jsonl(work, size)
+                run = cli_run(server, jsonl, 64, work)
+                memory_rows.append(
+                    f"| {size:,} | {run.max_rss_mb:.0f} MB | {run.reported_s:.1f} s | "
+                    f"{jsonl.stat().st_size / 1e6:.1f} MB |"
                 )
+                jsonl.unlink()
+
+        if args.profile:
+            with ServerProcess(latency=1.0) as server:
+                log("profiling the library at (1.0 s, 64)")
+                profiler = cProfile.Profile()
+                run = in_process_run(library, server, texts, 64, profiler)
+            totals, functions = profile_breakdown(pstats.Stats(profiler))
+            profile_text = "\n".join(
+                [
+                    f"cProfile of our library at (1.0 s, 64) (wall {run.wall_s:.2f} s under the profiler, "
+                    "which inflates Python-heavy code). Own time by package:",
+                    "",
+                    *(f"- {label}: {seconds:.2f} s" for label, seconds in totals[:10]),
+                    "",
+                    "Costliest functions by own time:",
+                    "",
+                    "```",
+                    *functions,
+                    "```",
+                ]
             )
-            for name, ms in stages.items():
-                rows.append((f"(e) &nbsp; stage: {name}", f"{ms:.2f} ms", "seed article, in-process"))
-
-            for size in memory_sizes:
-                log(f"(f) memory: summarizer batch over {size} JSONL articles, latency 0")
-                _, jsonl = write_inputs(work, size) if size != n else (None, work / f"articles-{n}.jsonl")
-                run = cli_run(server, jsonl, concurrency, work)
-                rows.append(
-                    (
-                        f"(f) peak RSS, `summarizer batch` over {size:,} JSONL articles",
-                        f"{run.max_rss_mb:.0f} MB",
-                        f"latency 0, concurrency {concurrency}; {run.reported_s:.1f} s; input "
-                        f"{jsonl.stat().st_size / 1e6:.1f} MB",
-                    )
-                )
-
-        profile_text = ""
-        if ratio > GOAL or args.profile:
-            with ServerProcess(latency=latency) as server:
-                log("profiling (a) with cProfile")
-                profiled, stats = library_run(server, n, concurrency, work, profile=True)
-            assert stats is not None
-            totals, functions = profile_breakdown(stats)
-            lines = [
-                f"cProfile of (a) (wall {profiled.wall_s:.2f} s under the profiler, which inflates "
-                "Python-heavy code). Own time by package:",
-                "",
-                *(f"- {label}: {seconds:.2f} s" for label, seconds in totals[:10]),
-                "",
-                "Costliest functions by own time:",
-                "",
-                "```",
-                *functions,
-                "```",
-            ]
-            profile_text = "\n".join(lines)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    load_after = os.getloadavg()[0]
 
     from importlib.metadata import version
 
+    versions = ", ".join(f"{name} {version(name)}" for name in ("openai", "instructor", "httpx", "aiohttp"))
     header = (
-        f"Run {dt.date.today().isoformat()} with `python benchmarks/batch_throughput.py` on "
-        f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPU(s), Python {platform.python_version()}, "
-        f"summarizer {version('summarizer')}. Server: `summarizer.testing.FakeOpenAIServer` "
-        "in a child process, answering the reference draft; each article is the seed article with a unique "
-        "first line; no re-asks. Load average before the run: "
-        f"{load_before:.2f} (the machine is shared: a busy one inflates every CPU-bound figure)."
+        f"Run {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC with `python benchmarks/batch_throughput.py` on "
+        f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPU(s), Python "
+        f"{platform.python_version()}, summarizer {version('summarizer')} ({versions}). Server: "
+        "`summarizer.testing.FakeOpenAIServer` in a child process, answering the reference draft after "
+        f"the latency L; {n} distinct articles, one call each, no re-asks. Load average "
+        f"{load_before:.2f} before the run, {load_after:.2f} after (the machine is shared: a busy one "
+        "inflates every CPU-bound figure)."
     )
-    table = markdown(rows)
+    table = ["| L, C | " + " | ".join(WAYS) + " |", "|---" * (len(WAYS) + 1) + "|"]
+    for load in loads:
+        table.append(f"| {load.label} | " + " | ".join(cells[load, way] for way in WAYS) + " |")
     output = io.StringIO()
     print(header, file=output)
     print(file=output)
-    print(table, file=output)
+    print("Wall time / ideal (ideal = N x L / C; lower is better, 1.00x is perfect):", file=output)
+    print(file=output)
+    print("\n".join(table), file=output)
+    print(file=output)
+    for note in notes:
+        print(f"- {note}", file=output)
+    print(
+        '- `summarizer batch`: "run" is the time its end-of-run report gives; "end to end" adds '
+        "the interpreter start and imports (a fresh cache directory each time, the default cache on).",
+        file=output,
+    )
+    if cpu_rows:
+        print(file=output)
+        print("CPU per article at (1.0 s, 64), the client process only:", file=output)
+        print(file=output)
+        print(markdown(cpu_rows, ("Way", "CPU / article", "Notes")), file=output)
+        print(file=output)
+        print("(the CLI's CPU includes its start-up: interpreter, imports, reading the folder)", file=output)
+    print(file=output)
+    print("Peak RSS of `summarizer batch` (JSONL input, latency 0, concurrency 64):", file=output)
+    print(file=output)
+    print("| articles | peak RSS | run | input |\n|---|---|---|---|", file=output)
+    print("\n".join(memory_rows), file=output)
     if profile_text:
         print(file=output)
         print(profile_text, file=output)
@@ -534,6 +550,12 @@ def main() -> int:
         write_section(SECTION, output.getvalue(), args.results)
         log(f"wrote the {SECTION!r} section of {args.results}")
     return 0
+
+
+def markdown(rows: list[tuple[str, str, str]], head: tuple[str, str, str]) -> str:
+    lines = ["| " + " | ".join(head) + " |", "|---|---|---|"]
+    lines += [f"| {a} | {b} | {c} |" for a, b, c in rows]
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

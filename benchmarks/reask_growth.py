@@ -54,11 +54,21 @@ def misquote(draft: dict[str, Any], claim: int, right: str, wrong: str) -> dict[
     return bad
 
 
+def whole_reask(draft: dict[str, Any]) -> dict[str, Any]:
+    broken = copy.deepcopy(draft)
+    assert broken["entities"][1]["name"] == "Moscow", "fixture drift: entity 1 is no longer Moscow"
+    broken["entities"][1]["aliases"] = ["Moskau"]
+    return broken
+
+
 def answers() -> list[dict[str, Any]]:
     from summarizer.testing import tool_call_completion
 
-    first = misquote(REFERENCE, 12, "Yanukovich", "Yanukovych")
-    second = misquote(REFERENCE, 8, "ophthalmology again.", "ophthalmology once more.")
+    # Each bad draft also lists an alias the article never uses: a problem outside the claims, so
+    # that ours asks for the complete summary again (when only claims fail it sends a targeted
+    # repair instead, which carries no draft at all: see benchmarks/grounding.py).
+    first = whole_reask(misquote(REFERENCE, 12, "Yanukovich", "Yanukovych"))
+    second = whole_reask(misquote(REFERENCE, 8, "ophthalmology again.", "ophthalmology once more."))
     return [
         tool_call_completion(draft, model=MODEL, completion_id=f"chatcmpl-{name}")
         for name, draft in (("draft1", first), ("draft2", second), ("good", REFERENCE))
@@ -236,7 +246,9 @@ def run() -> str:
         SECTION,
         "",
         f"Seed article ({len(ARTICLE):,} characters); the model answers two ungrounded drafts (claim 12, then "
-        "claim 8 misquoted), then the reference draft; max 2 re-asks on both sides. "
+        "claim 8 misquoted; each also lists an alias the article never uses, a problem outside the claims, "
+        "so that ours re-asks for the complete summary rather than a targeted repair), then the reference "
+        "draft; max 2 re-asks on both sides. "
         f"instructor {instructor.__version__}, openai {openai.__version__}, Python {platform.python_version()}; "
         f"measured {now} with `python benchmarks/reask_growth.py` (deterministic: in-process `ScriptedLLM`).",
         "",

@@ -18,7 +18,7 @@ import threading
 from pathlib import Path
 
 from summarizer.config import Settings
-from summarizer.schema import SCHEMA_VERSION, Summary, Usage
+from summarizer.schema import SCHEMA_VERSION, Provenance, Summary, Usage
 
 CACHE_FILE = "summaries.sqlite3"
 
@@ -63,6 +63,9 @@ class SummaryCache:
             self.directory.mkdir(parents=True, exist_ok=True)
             connection = sqlite3.connect(self.path, check_same_thread=False, timeout=30)
             connection.execute("PRAGMA journal_mode=WAL")
+            # In WAL mode NORMAL never corrupts the cache; it only skips an fsync per commit
+            # (one per article in a batch, paid on the event loop) for entries a power cut may lose.
+            connection.execute("PRAGMA synchronous=NORMAL")
             connection.execute(
                 "CREATE TABLE IF NOT EXISTS summaries (key TEXT PRIMARY KEY, summary TEXT NOT NULL, "
                 "created_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)"
@@ -110,8 +113,11 @@ class SummaryCache:
                 self._connection = None
 
 
-def as_cache_hit(summary: Summary, duration_s: float) -> Summary:
-    """A cached summary as this run's answer: the run made no call and spent nothing, and says so."""
+def as_cache_hit(summary: Summary, duration_s: float, provenance: Provenance | None = None) -> Summary:
+    """A cached summary as this run's answer: the run made no call and spent nothing, and says so.
+
+    The provenance is this run's (the same text may have been fetched from another URL, or again).
+    """
     assert summary.meta is not None
     meta = summary.meta.model_copy(
         update={
@@ -124,4 +130,4 @@ def as_cache_hit(summary: Summary, duration_s: float) -> Summary:
             "duration_s": round(duration_s, 3),
         }
     )
-    return summary.model_copy(update={"meta": meta})
+    return summary.model_copy(update={"meta": meta, "provenance": provenance or summary.provenance})

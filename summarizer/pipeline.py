@@ -15,7 +15,7 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from summarizer.cache import SummaryCache, as_cache_hit, cache_key
 from summarizer.config import Settings
@@ -25,7 +25,8 @@ from summarizer.extract.draft import DraftSummary, grounding_against
 from summarizer.extract.grounding import Article
 from summarizer.extract.merge import merge_parts
 from summarizer.extract.prompts import PromptSet, load_prompts
-from summarizer.extract.reask import reask_messages, salvage
+from summarizer.extract.reask import Conversation, salvage
+from summarizer.extract.repair import DraftRepair
 from summarizer.extract.resolve import resolve
 from summarizer.inputs.files import check_article
 from summarizer.llm.budget import (
@@ -35,14 +36,11 @@ from summarizer.llm.budget import (
     max_output_tokens,
 )
 from summarizer.llm.catalogue import chunk_tokens_for
-from summarizer.llm.client import AnyTransport, Clients, for_provider, response_model, sampling_kwargs
+from summarizer.llm.client import AnyTransport, Clients, for_provider, sampling_kwargs
 from summarizer.llm.ledger import Ledger, open_ledger
 from summarizer.llm.pricing import DEFAULT_PRICES, Price, cost_usd
 from summarizer.llm.provider_errors import DraftFailure, draft_failure, provider_error, raw_arguments
 from summarizer.schema import Meta, Provenance, Summary
-
-if TYPE_CHECKING:
-    pass
 
 # instructor logs an ERROR for every draft that fails validation; our re-asks and our errors
 # already say it. A NullHandler keeps Python's last-resort handler from printing those lines
@@ -77,29 +75,41 @@ class _Outcome:
 class _Attempts:
     """One chunk's attempts, described once for the sync and the async loop.
 
-    The loops differ only in how they make the call; what to send next, what a failure
-    means (a re-ask, or a provider error raised), the budget each call reserves, and what is
-    kept when the attempts run out are all here.
+    The loops differ only in how they make the call. What to send next is the
+    ``extract.reask.Conversation`` (a targeted repair of the failing claims, or the complete
+    summary); what a failure means, each call's budget and what is kept at the end are here.
     """
 
     def __init__(self, owner: Summarizer, request: _Request) -> None:
         self.owner = owner
         self.request = request
-        self.messages: list[dict[str, Any]] = list(request.messages)
+        self.conversation = Conversation(list(request.messages), request.article)
         self.number = 0
         self.failure: DraftFailure | None = None
         self.budget_stop: str | None = None
         self.reservation = NO_RESERVATION
+        self.call = owner._clients.structured()  # prepared once per Summarizer; cheap here
 
     def next_call(self) -> dict[str, Any] | None:
         """The keyword arguments of the next create() call, or None when no call may be made."""
         if self.number > self.owner.settings.max_reasks:
             return None
         self.number += 1
-        self.budget_stop, self.reservation = self.owner.gate.reserve(self.messages, self.request.max_tokens)
+        messages = self.conversation.messages
+        max_tokens = self.conversation.output_cap(self.request.max_tokens)
+        self.budget_stop, self.reservation = self.owner.gate.reserve(messages, max_tokens)
         if self.budget_stop is not None:
             return None
-        return self.owner._create_kwargs(self.request, self.messages)
+        # The targeted repair of failing claims, or the complete draft: each its own prepared call.
+        self.call = self.owner._clients.structured(DraftRepair if self.conversation.asked else None)
+        # Copies of the messages (the SDK may append to them); one try per call and no `context=`
+        # (see llm/structured.py): the article to ground against goes with grounding_against().
+        settings = self.owner.settings
+        return {
+            "model": settings.model,
+            "messages": [dict(m) for m in messages],
+            **sampling_kwargs(settings, max_tokens),
+        }
 
     def release(self) -> None:
         self.reservation.release()
@@ -112,15 +122,20 @@ class _Attempts:
         settings, request = self.owner.settings, self.request
         if not isinstance(exc, InstructorRetryException):
             raise provider_error(exc, settings, request.max_tokens) from exc
-        self.failure = draft_failure(exc, settings, request.max_tokens, self.number)
-        self.messages = [*request.messages, *reask_messages(self.failure.completion, self.failure.error)]
+        self.failure = failure = draft_failure(exc, settings, request.max_tokens, self.number)
+        self.conversation.rejected(raw_arguments(failure.completion), failure.completion, failure.error)
+
+    def answered(self, result: Any) -> _Outcome | None:
+        """A valid answer: the chunk's outcome, or None when a merged repair needs another turn."""
+        return None if (draft := self.conversation.answered(result)) is None else _Outcome(draft, [])
 
     def give_up(self) -> _Outcome:
-        """No more calls: keep the last draft if it parses, minus what is ungrounded."""
+        """No more calls: keep the latest draft if it parses, minus what is ungrounded."""
         request, failure, stop = self.request, self.failure, self.budget_stop
         if stop is not None and self.owner.settings.strict:
             raise BudgetError(stop)
-        if failure is None:
+        draft = self.conversation.draft
+        if failure is None and draft is None:
             assert stop is not None
             # Nothing drafted for this chunk: the other chunks (already paid for) still count.
             end = request.offset + len(request.article.text)
@@ -129,11 +144,10 @@ class _Attempts:
                 warnings=[f"characters {request.offset:,}-{end:,} not summarized: {stop}"],
                 budget_cut=True,
             )
-        draft = salvage(raw_arguments(failure.completion), request.article, failure.attempts)
-        reason = stop or f"still invalid after {failure.attempts} attempt(s)"
-        return _Outcome(
-            draft=draft, warnings=[f"{reason}; kept what is grounded"], budget_cut=stop is not None
-        )
+        if draft is None and failure is not None:
+            draft = salvage(raw_arguments(failure.completion), request.article, failure.attempts)
+        reason = stop or f"still invalid after {self.number} attempt(s)"
+        return _Outcome(draft, [f"{reason}; kept what is grounded"], budget_cut=stop is not None)
 
 
 class Summarizer:
@@ -155,6 +169,14 @@ class Summarizer:
         self._clients = Clients(self.settings, transport)
 
     # -- public API -----------------------------------------------------------------
+
+    def prepare(self) -> None:
+        """Load the SDK and instructor's request for the draft model now (else the first call does)."""
+        self._clients.prepare()
+
+    async def aclose(self) -> None:
+        """Close the connections this event loop's calls opened (``asyncio.run`` does it at its end)."""
+        await self._clients.aclose()
 
     def summarize(self, text: str, *, provenance: Provenance | None = None) -> Summary:
         """The summary of ``text``; ``provenance`` (URL, title, ...) is carried into the result."""
@@ -190,8 +212,6 @@ class Summarizer:
             outcomes = list(await asyncio.gather(*(extract(r) for r in job.requests)))
             return self._store(job, outcomes, self._finish(job, outcomes, ledger, started))
 
-    # -- cache ----------------------------------------------------------------------
-
     def _cache_key(self, job: _Job) -> str:
         return cache_key(job.article.text, self.settings, self.prompts.version)
 
@@ -201,9 +221,7 @@ class Summarizer:
         hit = self.cache.get(self._cache_key(job))
         if hit is None or hit.meta is None:
             return None
-        return as_cache_hit(hit, time.perf_counter() - started).model_copy(
-            update={"provenance": job.provenance}
-        )
+        return as_cache_hit(hit, time.perf_counter() - started, job.provenance)
 
     def _store(self, job: _Job, outcomes: list[_Outcome], summary: Summary) -> Summary:
         # A summary cut short by a budget is not the answer for this article: do not keep it.
@@ -240,31 +258,18 @@ class Summarizer:
             )
         return _Job(article=whole, requests=requests, provenance=Provenance.of(text, provenance))
 
-    def _create_kwargs(self, request: _Request, messages: list[dict[str, Any]]) -> dict[str, Any]:
-        return {
-            "model": self.settings.model,
-            # instructor may append to the list it is given: give every call its own copy.
-            "messages": [dict(m) for m in messages],
-            "response_model": response_model(),
-            # One try per call: re-asks are ours (see reask.py), so that they do not snowball.
-            "max_retries": 0,
-            # No `context=` here: instructor renders every message as a Jinja template when it
-            # gets one, which would rewrite "{{ ... }}" in an article. The article to ground
-            # against is passed with grounding_against() instead.
-            **sampling_kwargs(self.settings, request.max_tokens),
-        }
-
     def _extract(self, request: _Request) -> _Outcome:
         client = self._clients.sync()
         attempts = _Attempts(self, request)
         while (kwargs := attempts.next_call()) is not None:
             try:
                 with grounding_against(request.article):
-                    draft = client.chat.completions.create(**kwargs)
+                    answer = attempts.call.call(client.chat.completions.create, kwargs)
             except Exception as exc:
                 attempts.failed(exc)
             else:
-                return _Outcome(draft=draft, warnings=[])
+                if (outcome := attempts.answered(answer)) is not None:
+                    return outcome
             finally:
                 attempts.release()
         return attempts.give_up()
@@ -275,11 +280,12 @@ class Summarizer:
         while (kwargs := attempts.next_call()) is not None:
             try:
                 with grounding_against(request.article):
-                    draft = await client.chat.completions.create(**kwargs)
+                    answer = await attempts.call.acall(client.chat.completions.create, kwargs)
             except Exception as exc:
                 attempts.failed(exc)
             else:
-                return _Outcome(draft=draft, warnings=[])
+                if (outcome := attempts.answered(answer)) is not None:
+                    return outcome
             finally:
                 attempts.release()
         return attempts.give_up()

@@ -26,6 +26,7 @@ from summarizer.cli import app
 from summarizer.config import Settings
 from summarizer.errors import ConfigError, InputError, ProviderError, SummarizerError
 from summarizer.golden.compare import load_golden
+from summarizer.llm.network import AiohttpTransport
 from summarizer.pipeline import Summarizer
 from summarizer.schema import Summary
 from summarizer.testing import Reply, ScriptedLLM, tool_call_completion
@@ -53,6 +54,7 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(httpx.HTTPTransport, "handle_request", refuse)
     monkeypatch.setattr(httpx.AsyncHTTPTransport, "handle_async_request", arefuse)
+    monkeypatch.setattr(AiohttpTransport, "handle_async_request", arefuse)
 
 
 @pytest.fixture

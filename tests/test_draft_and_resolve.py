@@ -111,16 +111,29 @@ def test_garbage_quote_message_has_no_hint(data: dict[str, Any], seed: Article) 
     assert "closest passage" not in problem.message
 
 
-def test_ellipsis_join_is_ungrounded(data: dict[str, Any], seed: Article) -> None:
+def test_ellipsis_join_grounds_but_a_statement_leaning_on_the_left_out_words_does_not(
+    data: dict[str, Any], seed: Article
+) -> None:
+    # The pieces are in the article, in order, in one paragraph; but the statement's "Kyrgyz"
+    # is only in the words the ellipsis left out.
     data["claims"][0]["quote"] = "Among those living well in Moscow ... Askar Akayev."
     problems = find_problems(draft(data), seed)
-    assert [(p.kind, p.path) for p in problems] == [(ProblemKind.UNGROUNDED_QUOTE, "claims[0].quote")]
+    assert [(p.kind, p.path) for p in problems] == [
+        (ProblemKind.UNSUPPORTED_STATEMENT, "claims[0].statement")
+    ]
+    assert "'Kyrgyz'" in problems[0].message
 
 
 def test_tolerated_variant_quote_is_not_a_problem(data: dict[str, Any], seed: Article) -> None:
-    # straight quotes/apostrophes, a collapsed line break and a trailing period the article lacks
-    data["claims"][0]["quote"] = "Among those living well in Moscow are Syria's deposed dictator"
-    data["claims"][3]["quote"] = "if his regime continues to crumble. The most recent dictator."
+    # straight quotes/apostrophes, a collapsed line break, a trailing period the article lacks
+    data["claims"][0]["quote"] = (
+        "Among those living well in Moscow are Syria's deposed dictator, Bashar al-Assad, "
+        "and a former Kyrgyz strongman, Askar Akayev."
+    )
+    data["claims"][4]["quote"] = (
+        "if his regime continues to crumble. The most recent dictator to seek a home by the Moskva "
+        "River to avoid death or imprisonment at the hands of his own people was Bashar al-Assad."
+    )
     assert find_problems(draft(data), seed) == []
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from summarizer.extract.grounding import Article, fold, mention_spans
+from summarizer.extract.grounding import Article, fold, fold_quote, mention_spans
 from summarizer.schema import Span
 
 SEED = Path(__file__).resolve().parents[1] / "fixtures/cases/khamenei-moscow-exiles/article.txt"
@@ -34,10 +34,15 @@ def assert_slices(article: Article, span: Span | None) -> Span:
 
 
 def test_fold_unifies_quotes_dashes_and_whitespace() -> None:
-    assert fold("“a” ‘b’ c’s") == "\"a\" 'b' c's"
-    assert fold("a – b — c ‐ d") == "a - b - c - d"
+    # quotation marks drop out (a model adds or strips them), apostrophes stay
+    assert fold("“a” ‘b’ c’s") == "a b c's"
+    # the dash family, "--" and the spacing around a dash
+    assert fold("a – b — c ‐ d -- e") == "a-b-c-d-e"
     assert fold("a \n\t  b") == "a b"
-    assert fold("Same") == "Same"  # no case folding
+    assert fold("Same") == "Same"  # names keep their case
+    assert fold_quote("Same") == "same"  # quotes do not
+    # compatibility forms: no-break space, ligature, full-width letters, the ellipsis character
+    assert fold_quote("a\u00a0b ﬁne Ｍoscow …") == "a b fine moscow ..."
 
 
 # --------------------------------------------------------------------------- exact matches
@@ -161,14 +166,11 @@ def test_seed_en_dash_in_quote_matches_hyphen(seed: Article) -> None:
     "quote",
     [
         "He said this was great",  # changed word
-        "he said this was fine",  # case change
-        "HE SAID THIS WAS FINE",
-        "He said ... fine",  # ellipsis join
+        "He said ... fine",  # ellipsis join across a line break (another paragraph)
         "He said … fine",
         "He said this was fine, really",  # extra text
         "Hesaid this was fine",  # whitespace removed, not just collapsed
-        "He said this was fine!",  # trailing punctuation other than a period
-        "He said this was fine..",  # more than one trailing period
+        "e said this was fin",  # cut inside words
         "nothing of the sort",
     ],
 )
@@ -185,15 +187,39 @@ def test_seed_misspelled_name_is_not_found(seed: Article) -> None:
     assert seed.locate("Viktor Yanukovych, a former president of Ukraine") is not None
 
 
-def test_seed_ellipsis_join_is_not_found(seed: Article) -> None:
-    quote = "Among those living well in Moscow ... Askar Akayev."
-    assert seed.locate(quote) is None
-    assert seed.locate("Among those living well in Moscow … Askar Akayev.") is None
+@pytest.mark.parametrize(
+    "quote", ["he said this was fine", "HE SAID THIS WAS FINE", "He said this was fine!"]
+)
+def test_case_and_trailing_punctuation_are_tolerated(quote: str) -> None:
+    article = Article("He said  this\n  was fine")
+    span = assert_slices(article, article.locate(quote))
+    assert span.text == "He said  this\n  was fine"
 
 
-def test_seed_case_change_is_not_found(seed: Article) -> None:
-    assert seed.locate("that prospect gained traction this week") is None
-    assert seed.locate("That prospect gained traction this week") is not None
+def test_seed_ellipsis_join_in_one_paragraph_grounds_piece_by_piece(seed: Article, seed_text: str) -> None:
+    for quote in [
+        "Among those living well in Moscow ... Askar Akayev.",
+        "Among those living well in Moscow … Askar Akayev.",
+    ]:
+        evidence = seed.locate(quote)
+        assert evidence is not None
+        start = seed_text.index("Among those living")
+        assert evidence.start == start and evidence.text == seed_text[start : evidence.end]
+        assert evidence.text.endswith("Askar Akayev.")
+        assert [f.text for f in evidence.fragments] == ["Among those living well in Moscow", "Askar Akayev."]
+        for fragment in evidence.fragments:
+            assert_slices(seed, fragment)
+
+
+def test_seed_ellipsis_across_paragraphs_is_refused(seed: Article) -> None:
+    grounding = seed.ground("Askar Akayev ... If Iran’s widely despised supreme leader")
+    assert grounding.evidence is None
+    assert "paragraph" in grounding.refusal
+
+
+def test_seed_case_change_is_found(seed: Article) -> None:
+    span = assert_slices(seed, seed.locate("that prospect gained traction this week"))
+    assert span.text == "That prospect gained traction this week"
 
 
 def test_seed_text_not_in_article(seed: Article) -> None:
@@ -349,9 +375,112 @@ def test_closest_passage_near_miss_returns_article_sentence(seed: Article) -> No
 
 def test_closest_passage_changed_word_with_curly_quotes(seed: Article) -> None:
     hint = seed.closest_passage('"He is learning Russian and brushing up on his ophthalmology again.')
-    assert hint == "“He is studying Russian and brushing up on his ophthalmology again."
+    assert hint == "He is studying Russian and brushing up on his ophthalmology again."
 
 
 @pytest.mark.parametrize("garbage", ["zzzzqqqqxxxxjjjjwwww", "xq", "", "   ", "0123456789 qwertyuiop"])
 def test_closest_passage_garbage_is_none(seed: Article, garbage: str) -> None:
     assert not seed.closest_passage(garbage)
+
+
+# --------------------------------------------------------------------------- scripts without spaces
+
+
+def test_names_in_unspaced_chinese_text_are_found_with_exact_offsets() -> None:
+    # Chinese writes no spaces between words: a name is found inside a run of characters.
+    text = "国家主席习近平在北京会见了俄罗斯总统普京。普京表示，俄方愿意加强合作。"
+    article = Article(text)
+    for name, count in (("习近平", 1), ("普京", 2), ("北京", 1), ("俄罗斯", 1)):
+        spans = article.mentions(name)
+        assert len(spans) == count, name
+        for span in spans:
+            assert_slices(article, span)
+            assert span.text == name
+    span = assert_slices(article, article.locate("习近平在北京会见了俄罗斯总统普京"))
+    assert span.start == text.index("习近平")
+
+
+def test_names_in_thai_and_japanese_text_are_found() -> None:
+    thai = Article("นายกรัฐมนตรีเศรษฐาเดินทางไปเชียงใหม่")
+    assert [s.text for s in thai.mentions("เศรษฐา")] == ["เศรษฐา"]
+    japanese = Article("岸田首相は東京で記者会見を開いた。")
+    (span,) = japanese.mentions("東京")
+    assert_slices(japanese, span)
+
+
+def test_latin_names_next_to_unspaced_text_keep_their_boundaries() -> None:
+    article = Article("Putinism 与 Putin 会面。")
+    assert [s.start for s in article.mentions("Putin")] == [11]
+
+
+# --------------------------------------------------------------------------- numbers and word boundaries
+
+
+@pytest.mark.parametrize(
+    ("text", "quote"),
+    [
+        ("assets valued at about $95 billion, according to", "assets valued at about $95."),
+        ("assets valued at about $95 billion, according to", "valued at about $95"),
+        ("the magnitude was 5.7 on the scale", "the magnitude was 5."),
+        ("the magnitude was 5.7 on the scale", "the magnitude was 5"),
+        ("more than 200,000 civilians", "more than 200"),
+        ("touched down at 4:17 p.m.", "touched down at 4"),
+        ("an 85% chance", "an 85"),
+        ("a 14-year civil war", "a 14"),
+        ("after 21 hours", "after 21"),
+        ("he said 1995 was", "said 995 was"),
+        ("the president said", "presiden"),
+        ("the president said", "resident said"),
+    ],
+)
+def test_a_match_never_stops_inside_a_number_or_a_word(text: str, quote: str) -> None:
+    assert Article(text).locate(quote) is None
+
+
+def test_a_number_may_stop_before_its_unit_where_the_quote_marks_an_omission() -> None:
+    article = Article("including 4 to 7 major hurricanes (category 3, 4 or 5)")
+    evidence = article.locate("including 4 to 7 ... hurricanes")
+    assert evidence is not None
+    assert [f.text for f in evidence.fragments] == ["including 4 to 7", "hurricanes"]
+    assert article.locate("including 4 to 7 ... hurricanes (category 3, 4 or 5)") is not None
+
+
+def test_an_ellipsis_hiding_a_negation_is_refused_and_says_why() -> None:
+    article = Article("Russia was not ready to grant asylum to him.")
+    grounding = article.ground("Russia was ... ready to grant asylum to him.")
+    assert grounding.evidence is None
+    assert "negation" in grounding.refusal
+
+
+# --------------------------------------------------------------------------- hints
+
+
+def test_hints_are_whole_words_of_the_article(seed: Article, seed_text: str) -> None:
+    misses = [
+        "Mr. Assad, driven from power in Decmber 2024, is living in luxury",
+        "refreshing his trainng from earlier life as an eye docter",
+        "Russia was not ready to grant asylum to Mr. Maduro",
+        "the Iranian leader has prepared a backup plan to escape to Russia with 20 relatives",
+    ]
+    for quote in misses:
+        hint = seed.closest_passage(quote)
+        assert hint is not None, quote
+        start = seed_text.index(hint)
+        assert start == 0 or not seed_text[start - 1].isalnum(), hint
+        end = start + len(hint)
+        assert end == len(seed_text) or not seed_text[end].isalnum(), hint
+    assert seed.closest_passage("Russia was not ready to grant asylum to Mr. Maduro") == (
+        "Russia was ready to grant asylum to Mr. Maduro"
+    )
+
+
+@pytest.mark.parametrize(
+    "fabricated",
+    [
+        "The president announced a new tax on imported steel today",
+        "Officials confirmed the mansion was seized by the state",
+        "Khamenei has already arrived in Moscow with his family",
+    ],
+)
+def test_no_hint_for_a_fabricated_quote(seed: Article, fabricated: str) -> None:
+    assert seed.closest_passage(fabricated) is None

@@ -133,12 +133,14 @@ def test_misquote_is_reasked_with_the_validation_message(
     settings: MakeSettings,
 ) -> None:
     bad_quote = misquoted_draft["claims"][MISQUOTED_CLAIM]["quote"]
-    good_quote = reference_draft["claims"][MISQUOTED_CLAIM]["quote"]
+    good = reference_draft["claims"][MISQUOTED_CLAIM]
+    good_quote = good["quote"]
     assert bad_quote not in article and good_quote in article
+    repair = {"repairs": [{"claim": MISQUOTED_CLAIM, "action": "fix", "quote": good_quote}]}
     llm = ScriptedLLM(
         [
             tool_call_completion(misquoted_draft, prompt_tokens=100, completion_tokens=50),
-            tool_call_completion(reference_draft, prompt_tokens=300, completion_tokens=70),
+            tool_call_completion(repair, prompt_tokens=300, completion_tokens=70, tool_name="DraftRepair"),
         ]
     )
 
@@ -147,17 +149,17 @@ def test_misquote_is_reasked_with_the_validation_message(
     assert len(llm.requests) == 2
     first, second = llm.requests
     assert [m["role"] for m in first["messages"]] == ["system", "user"]
-    roles = [m["role"] for m in second["messages"]]
-    assert roles[:2] == ["system", "user"]
-    assert "tool" in roles[2:]
-    tool_messages = [m for m in second["messages"][2:] if m["role"] == "tool"]
-    assert len(tool_messages) == 1
-    feedback = tool_messages[0]["content"]
-    assert f"claims[{MISQUOTED_CLAIM}].quote" in feedback
+    # One claim failed: the re-ask is targeted at it, as one more user turn after the prompt.
+    assert second["messages"][:2] == first["messages"]
+    assert [m["role"] for m in second["messages"]] == ["system", "user", "user"]
+    assert [t["function"]["name"] for t in second["tools"]] == ["DraftRepair"]
+    feedback = second["messages"][2]["content"]
+    assert f"claim {MISQUOTED_CLAIM}:" in feedback
     assert bad_quote in feedback
     assert "closest passage" in feedback
     assert good_quote in feedback
-    # The second answer is the one used.
+    assert "fix the statement too" in feedback
+    # The repair is merged: the claim is back with the article's wording, nothing else changed.
     assert good_quote in quotes(summary)
     assert bad_quote not in quotes(summary)
     assert len(summary.claims) == len(reference_draft["claims"])

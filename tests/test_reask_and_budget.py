@@ -82,6 +82,15 @@ ERROR_PREFIX = "summarizer: error: "
 # --------------------------------------------------------------------------- helpers
 
 
+def broken_as_a_whole(draft: dict[str, Any]) -> dict[str, Any]:
+    """``draft`` with an entity alias the article never uses as well: a problem outside the
+    claims, so the re-ask asks for the complete summary again (not a targeted repair)."""
+    broken = copy.deepcopy(draft)
+    assert broken["entities"][1]["name"] == "Moscow", "fixture drift: entity 1 is no longer Moscow"
+    broken["entities"][1]["aliases"] = ["Moskau"]
+    return broken
+
+
 class RawRecorder(httpx.BaseTransport, httpx.AsyncBaseTransport):
     """Keeps the exact bytes of every request body, then lets ``inner`` answer it."""
 
@@ -198,10 +207,11 @@ def _no_config_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
 def bad_drafts(
     reference_draft: dict[str, Any], misquoted_draft: dict[str, Any]
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Two ungrounded drafts that differ in headline and in which claim they misquote."""
-    first = copy.deepcopy(misquoted_draft)
+    """Two ungrounded drafts that differ in headline and in which claim they misquote; both
+    also list an alias the article never uses, so that each re-ask is a full one."""
+    first = broken_as_a_whole(misquoted_draft)
     first["headline"] = HEADLINE_1
-    second = copy.deepcopy(reference_draft)
+    second = broken_as_a_whole(reference_draft)
     second["headline"] = HEADLINE_2
     quote = second["claims"][SECOND_MISQUOTED_CLAIM]["quote"]
     assert SECOND_ARTICLE_WORDS in quote, "fixture drift: claim 8 no longer ends 'ophthalmology again.'"
@@ -368,7 +378,7 @@ def test_a_cap_for_one_call_keeps_the_grounded_part_of_an_ungrounded_first_draft
     reference_draft: dict[str, Any],
     settings: MakeSettings,
 ) -> None:
-    first = completion(misquoted_draft, USAGES[0], "draft1")
+    first = completion(broken_as_a_whole(misquoted_draft), USAGES[0], "draft1")
     llm = ScriptedLLM([first, completion(reference_draft, USAGES[2], "good")])
     limit = one_call_cap(cap, article, arguments(first), USAGES[0])
     summarizer = Summarizer(settings(max_reasks=2, **{cap: limit}), transport=llm)
@@ -397,7 +407,7 @@ def test_a_cap_for_one_call_keeps_the_grounded_part_of_an_ungrounded_first_draft
 def test_strict_a_cap_for_one_call_is_a_budget_error(
     cap: str, article: str, misquoted_draft: dict[str, Any], settings: MakeSettings
 ) -> None:
-    first = completion(misquoted_draft, USAGES[0], "draft1")
+    first = completion(broken_as_a_whole(misquoted_draft), USAGES[0], "draft1")
     llm = ScriptedLLM([first])
     limit = one_call_cap(cap, article, arguments(first), USAGES[0])
     summarizer = Summarizer(settings(max_reasks=2, strict=True, **{cap: limit}), transport=llm)
@@ -426,7 +436,7 @@ def test_a_cap_below_the_first_call_fails_before_any_request(
 def test_cli_strict_cap_for_one_call_exits_7_with_one_line(
     tmp_path: Path, article: str, misquoted_draft: dict[str, Any], openai_server: Callable[..., TinyServer]
 ) -> None:
-    answer = completion(misquoted_draft, USAGES[0], "draft1")
+    answer = completion(broken_as_a_whole(misquoted_draft), USAGES[0], "draft1")
     server = openai_server(lambda body: (200, {}, answer))
     path = tmp_path / "article.txt"
     path.write_text(article, encoding="utf-8")
@@ -553,13 +563,14 @@ class ChunkModel:
         user = body["messages"][1]["content"]
         index = next(i for i, piece in enumerate(self.chunks) if piece in user)
         piece = self.chunks[index]
-        quote = piece.strip().split("\n")[0][:80].strip()
+        # Whole words: a quote cut inside a word is not in the article.
+        quote = piece.strip().split("\n")[0][:80].rsplit(" ", 1)[0].strip()
         draft = {
             "headline": f"Part {index + 1}",
             "abstract": f"Part {index + 1} of the article.",
             "entities": [],
             "sources": [],
-            "claims": [{"statement": f"Part {index + 1} opens so.", "attribution": "article_assertion", "quote": quote}],
+            "claims": [{"statement": f"The part says: {quote}", "attribution": "article_assertion", "quote": quote}],
         }  # fmt: skip
         prompt = projected_prompt_tokens(load_prompts().render(piece))  # type: ignore[arg-type]
         output = int(body.get("max_completion_tokens") or body["max_tokens"])
@@ -650,12 +661,13 @@ def test_a_summary_cut_short_by_a_budget_is_not_served_to_a_run_without_it(
     reference_draft: dict[str, Any],
     openai_server: Callable[..., TinyServer],
 ) -> None:
-    answers = iter([completion(misquoted_draft, USAGES[0], "draft1"), tool_call_completion(reference_draft)])
+    broken = broken_as_a_whole(misquoted_draft)
+    answers = iter([completion(broken, USAGES[0], "draft1"), tool_call_completion(reference_draft)])
     server = openai_server(lambda body: (200, {}, next(answers)))
     path = tmp_path / "article.txt"
     path.write_text(article, encoding="utf-8")
     limit = one_call_cap(
-        "max_tokens_total", article, arguments(completion(misquoted_draft, USAGES[0], "x")), USAGES[0]
+        "max_tokens_total", article, arguments(completion(broken, USAGES[0], "x")), USAGES[0]
     )
 
     cut = invoke(["summarize", str(path), "--base-url", server.base_url, "--max-tokens-total", str(limit)])

@@ -30,6 +30,7 @@ from summarizer.config import Settings
 from summarizer.errors import ConfigError, SummarizerError
 from summarizer.golden.cases import load_case, run_case
 from summarizer.golden.compare import diff, load_golden
+from summarizer.llm.network import AiohttpTransport
 from summarizer.llm.recording import (
     REDACTED,
     REPLAY_KEY,
@@ -110,6 +111,7 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> NetworkCalls:
 
     monkeypatch.setattr(httpx.HTTPTransport, "handle_request", refuse)
     monkeypatch.setattr(httpx.AsyncHTTPTransport, "handle_async_request", arefuse)
+    monkeypatch.setattr(AiohttpTransport, "handle_async_request", arefuse)
     return seen
 
 

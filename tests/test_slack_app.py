@@ -1,29 +1,22 @@
-"""The Slack bot, for real: the Bolt app served over HTTP on 127.0.0.1, Slack's Web API played by
-a fake Slack server that records every call, the model by ``FakeOpenAIServer``.
+"""The Slack bot over HTTP, for real: the Bolt app served on 127.0.0.1, signed requests shaped as
+Slack sends them (tests/slack_payloads.py), Slack's Web API played by ``FakeSlack`` (every call
+recorded), the model by ``FakeOpenAIServer``.
 
-What is checked is what Slack and a newsroom would see: signed requests are acknowledged before
-any model work finishes, the summary arrives as valid blocks in the right channel or thread,
-unsigned, forged and replayed requests do nothing, failures are one friendly line, and requests
-do not wait for one another.
+This file: ``/summarize`` and the message shortcut, signatures, failures, links in Slack's
+markup, configuration and the console script. Events, exactly-once, Socket Mode, backpressure
+and secrets in logs have files of their own.
 """
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
-import hmac
-import json
 import os
 import socket
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlencode
 
 import httpx
 import pytest
@@ -31,280 +24,43 @@ import pytest
 pytest.importorskip("slack_bolt")
 pytest.importorskip("aiohttp")
 
+import slack_harness
 from conftest import API_KEY
-from page_server import Page, PageServer, draft_for_text, news_page
+from page_server import PageServer, draft_for_text
+from slack_fakes import BotServer, FakeSlack
+from slack_harness import (
+    APP_TOKEN,
+    BOT_TOKEN,
+    all_text,
+    assert_valid_blocks,
+    post,
+    post_signed,
+    settle,
+    working_then_summary,
+)
+from slack_payloads import SIGNING_SECRET, command_form, shortcut_form, sign
 
 from summarizer.errors import ConfigError, ExtractionError
 from summarizer.inputs.url import fetch_article
 from summarizer.pipeline import Summarizer
-from summarizer.slack.app import (
-    WORKING,
-    command_input,
-    create_app,
-    create_web_app,
-    message_input,
-    slack_to_plain,
-)
-from summarizer.slack.blocks import validate_blocks
+from summarizer.slack.app import create_app
 from summarizer.testing import FakeOpenAIServer, Reply
 
-BOT_TOKEN = "xoxb-test-1234567890-SECRETBOTTOKEN"
-SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
-LATENCY = 1.0
+# The shared fixtures, by name (pytest finds fixtures among a module's attributes).
+slack = slack_harness.slack
+llm = slack_harness.llm
+site = slack_harness.site
+bot_for = slack_harness.bot_for
 
 
-# --------------------------------------------------------------------------- a fake Slack
-
-
-class FakeSlack:
-    """Slack's Web API (``/api/METHOD``) and response URLs (``/response/ID``) on 127.0.0.1.
-
-    Every call is kept as (method, monotonic time, params). ``errors`` maps a method to the
-    Slack error it should answer with (``{"ok": false, "error": ...}``).
-    """
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, float, dict[str, Any]]] = []
-        self.errors: dict[str, str] = {}
-        self._changed = threading.Condition()
-        slack = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_POST(self) -> None:
-                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode("utf-8")
-                if "json" in (self.headers.get("Content-Type") or ""):
-                    params = json.loads(raw or "{}")
-                else:
-                    params = {k: v[0] for k, v in parse_qs(raw).items()}
-                    for key in ("blocks", "attachments"):
-                        if isinstance(params.get(key), str):
-                            params[key] = json.loads(params[key])
-                if self.path.startswith("/response/"):
-                    method = "response_url"
-                else:
-                    method = self.path.removeprefix("/api/").split("?")[0]
-                params["_authorization"] = self.headers.get("Authorization", "")
-                with slack._changed:
-                    slack.calls.append((method, time.monotonic(), params))
-                    slack._changed.notify_all()
-                if method == "response_url":
-                    return self._send(b"ok", "text/plain")
-                error = slack.errors.get(method)
-                if error:
-                    answer: dict[str, Any] = {"ok": False, "error": error}
-                elif method == "auth.test":
-                    answer = {
-                        "ok": True,
-                        "url": "https://newsroom.slack.example/",
-                        "team": "Newsroom",
-                        "user": "summarizer",
-                        "team_id": "T1",
-                        "user_id": "UBOT",
-                        "bot_id": "BBOT",
-                    }
-                elif method == "chat.postMessage":
-                    answer = {"ok": True, "channel": params.get("channel"), "ts": f"{time.time():.6f}"}
-                else:
-                    answer = {"ok": True}
-                self._send(json.dumps(answer).encode(), "application/json")
-
-            def _send(self, data: bytes, content_type: str) -> None:
-                self.send_response(200)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        class Server(ThreadingHTTPServer):
-            daemon_threads = True
-
-            def handle_error(self, request: Any, client_address: Any) -> None:
-                pass
-
-        self._httpd = Server(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}"
-        self.api_url = f"{self.url}/api/"
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
-        self._thread.start()
-
-    def of(self, method: str) -> list[dict[str, Any]]:
-        with self._changed:
-            return [params for name, _, params in self.calls if name == method]
-
-    def times(self, method: str) -> list[float]:
-        with self._changed:
-            return [at for name, at, _ in self.calls if name == method]
-
-    def wait_for(self, method: str, count: int = 1, timeout: float = 15.0) -> list[dict[str, Any]]:
-        deadline = time.monotonic() + timeout
-        with self._changed:
-            while len([c for c in self.calls if c[0] == method]) < count:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise AssertionError(f"no {count} {method} call(s) in {timeout} s; calls: {self.calls}")
-                self._changed.wait(left)
-        return self.of(method)
-
-    def close(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        self._thread.join(timeout=5)
-
-
-# --------------------------------------------------------------------------- the bot over HTTP
-
-
-class BotServer:
-    """The Bolt app (built by ``make_app`` inside the server's own event loop) on 127.0.0.1."""
-
-    def __init__(self, make_app: Callable[[], Any]) -> None:
-        self._make_app = make_app
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
-        self._runner: Any = None
-        self.url = ""
-
-    async def _start(self) -> str:
-        from aiohttp import web
-
-        self._runner = web.AppRunner(create_web_app(self._make_app()))
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        host, port = self._runner.addresses[0][:2]
-        return f"http://{host}:{port}"
-
-    async def _stop(self) -> None:
-        await self._runner.cleanup()
-        current = asyncio.current_task()
-        pending = [t for t in asyncio.all_tasks() if t is not current]
-        for task in pending:
-            task.cancel()
-        await asyncio.gather(*pending, return_exceptions=True)
-
-    def __enter__(self) -> BotServer:
-        self._thread.start()
-        self.url = asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(10)
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        asyncio.run_coroutine_threadsafe(self._stop(), self._loop).result(10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout=5)
-        self._loop.close()
-
-
-def sign(body: str, *, secret: str = SIGNING_SECRET, timestamp: int | None = None) -> dict[str, str]:
-    stamp = str(int(time.time()) if timestamp is None else timestamp)
-    digest = hmac.new(secret.encode(), f"v0:{stamp}:{body}".encode(), hashlib.sha256).hexdigest()
-    return {
-        "X-Slack-Request-Timestamp": stamp,
-        "X-Slack-Signature": f"v0={digest}",
-        "Content-Type": "application/x-www-form-urlencoded",
-    }
-
-
-def command_body(text: str, slack: FakeSlack, *, channel: str = "C1", user: str = "U1") -> str:
-    return urlencode(
-        {
-            "token": "legacy-verification-token",
-            "team_id": "T1",
-            "team_domain": "newsroom",
-            "channel_id": channel,
-            "channel_name": "news",
-            "user_id": user,
-            "user_name": "editor",
-            "command": "/summarize",
-            "text": text,
-            "api_app_id": "A1",
-            "is_enterprise_install": "false",
-            "response_url": f"{slack.url}/response/{channel}-{user}",
-            "trigger_id": "111.222.333",
-        }
-    )
-
-
-def shortcut_body(message: dict[str, Any], slack: FakeSlack, *, channel: str = "C2", user: str = "U2") -> str:
-    payload = {
-        "type": "message_action",
-        "callback_id": "summarize_message",
-        "action_ts": f"{time.time():.6f}",
-        "trigger_id": "444.555.666",
-        "team": {"id": "T1", "domain": "newsroom"},
-        "user": {"id": user, "username": "desk", "team_id": "T1"},
-        "channel": {"id": channel, "name": "wire"},
-        "message_ts": message["ts"],
-        "message": {"type": "message", "user": "U9", **message},
-        "response_url": f"{slack.url}/response/shortcut",
-        "token": "legacy-verification-token",
-        "is_enterprise_install": False,
-        "enterprise": None,
-    }
-    return urlencode({"payload": json.dumps(payload)})
-
-
-def post(bot: BotServer, body: str, headers: dict[str, str] | None = None) -> httpx.Response:
-    return httpx.post(f"{bot.url}/slack/events", content=body, headers=headers or {}, timeout=10)
-
-
-def all_text(blocks: list[dict[str, Any]]) -> str:
-    parts = []
-    for block in blocks:
-        if "text" in block:
-            parts.append(block["text"]["text"])
-        parts += [e.get("text", "") for e in block.get("elements", [])]
-    return "\n".join(parts)
-
-
-# --------------------------------------------------------------------------- fixtures
-
-
-@pytest.fixture
-def slack() -> Iterator[FakeSlack]:
-    server = FakeSlack()
-    yield server
-    server.close()
-
-
-@pytest.fixture
-def llm(reference_draft: dict[str, Any]) -> Iterator[FakeOpenAIServer]:
-    with FakeOpenAIServer(reference_draft, latency=LATENCY) as server:
-        yield server
-
-
-@pytest.fixture
-def bot_for(slack: FakeSlack, settings: Callable[..., Any]) -> Iterator[Callable[..., BotServer]]:
-    """Factory: ``bot_for(llm, **create_app options)`` serves a bot; all are stopped after the test."""
-    started: list[BotServer] = []
-
-    def start(model: FakeOpenAIServer | Summarizer, **options: Any) -> BotServer:
-        if isinstance(model, FakeOpenAIServer):
-            summarizer: Any = Summarizer(settings(base_url=model.base_url, max_retries=0))
-        else:
-            summarizer = model
-        options.setdefault("client_base_url", slack.api_url)
-
-        def make() -> Any:
-            return create_app(summarizer, token=BOT_TOKEN, signing_secret=SIGNING_SECRET, **options)
-
-        server = BotServer(make).__enter__()
-        started.append(server)
-        return server
-
-    yield start
-    for server in started:
-        server.__exit__(None, None, None)
+def command(text: str, slack: FakeSlack, **options: Any) -> str:
+    return command_form(text, f"{slack.url}/response/command", **options)
 
 
 # --------------------------------------------------------------------------- the slash command
 
 
-def test_slash_command_acks_before_the_work_and_posts_the_summary(
+def test_slash_command_acks_then_replaces_its_working_note_with_the_summary(
     bot_for: Callable[..., BotServer],
     slack: FakeSlack,
     llm: FakeOpenAIServer,
@@ -312,38 +68,57 @@ def test_slash_command_acks_before_the_work_and_posts_the_summary(
     reference_draft: dict[str, Any],
 ) -> None:
     bot = bot_for(llm)
-    started = time.monotonic()
-    response = post(bot, body := command_body(article, slack), sign(body))
-    acked = time.monotonic()
+    response = post_signed(bot, command(article, slack))
     assert response.status_code == 200
-    assert response.json() == {"response_type": "ephemeral", "text": WORKING}
-    # The ack came back while the model was still thinking: nothing posted yet.
-    assert acked - started < LATENCY
-    assert slack.of("chat.postMessage") == []
+    assert response.text == ""  # nothing to show: the working note is the feedback
+    # The ack came back while the model was still thinking.
+    assert slack.of("chat.update") == [] and llm.request_count <= 1
 
-    (posted,) = slack.wait_for("chat.postMessage")
-    assert slack.times("chat.postMessage")[0] - started >= LATENCY
-    assert posted["channel"] == "C1"
-    assert "thread_ts" not in posted
-    assert posted["_authorization"] == f"Bearer {BOT_TOKEN}"
-    assert validate_blocks(posted["blocks"], text=posted["text"]) == []
-    assert posted["blocks"][0]["text"]["text"] == reference_draft["headline"]
-    assert reference_draft["headline"] in posted["text"]
-    body_text = all_text(posted["blocks"])
-    assert "requested by <@U1>" in body_text
+    notes, (update,) = working_then_summary(slack)
+    (note,) = notes
+    assert note["channel"] == "C0NEWS" and "thread_ts" not in note
+    assert "for <@U0EDITOR>" in note["text"]
+    assert note["_authorization"] == f"Bearer {BOT_TOKEN}"
+    assert update["channel"] == "C0NEWS" and update["ts"] == slack.posted_ts[0]
+    assert_valid_blocks(update["blocks"], text=update["text"])
+    assert update["blocks"][0]["text"]["text"] == reference_draft["headline"]
+    body_text = all_text(update["blocks"])
+    assert "requested by <@U0EDITOR>" in body_text
     assert "*Key claims* (30)" in body_text
     assert llm.request_count == 1
     assert "Mojtaba" in llm.bodies[0]["messages"][-1]["content"]
+    # One message in the channel: the note, now the summary.
+    assert len(slack.of("chat.postMessage")) == 1
 
 
-def test_a_command_without_text_gets_the_usage(
-    bot_for: Callable[..., BotServer], slack: FakeSlack, llm: FakeOpenAIServer
+def test_the_update_goes_to_the_note_that_was_posted(
+    bot_for: Callable[..., BotServer], slack: FakeSlack, llm: FakeOpenAIServer, article: str
 ) -> None:
     bot = bot_for(llm)
-    response = post(bot, body := command_body("   ", slack), sign(body))
+    post_signed(bot, command(article, slack))
+    (update,) = slack.wait_for("chat.update")
+    # FakeSlack answers chat.postMessage with a fresh ts; the bot must update that very message.
+    assert update["ts"] == slack.posted_ts[0]
+    assert update["channel"] == "C0NEWS"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("   ", "a link to a news page"),
+        ("<@W222> test", "That is 1 word and no link"),
+        ("Breaking: council votes tonight", "That is 4 words and no link"),
+    ],
+)
+def test_text_that_is_neither_a_link_nor_an_article_is_refused_without_a_model_call(
+    bot_for: Callable[..., BotServer], slack: FakeSlack, llm: FakeOpenAIServer, text: str, expected: str
+) -> None:
+    bot = bot_for(llm)
+    response = post_signed(bot, command(text, slack))
     assert response.status_code == 200
-    assert "/summarize https://" in response.json()["text"]
-    time.sleep(0.3)
+    assert response.json()["response_type"] == "ephemeral"
+    assert expected in response.json()["text"]
+    settle(0.3)
     assert llm.request_count == 0
     assert [m for m, _, _ in slack.calls if m.startswith("chat.")] == []
 
@@ -356,31 +131,39 @@ def test_a_command_without_text_gets_the_usage(
         pytest.param("tampered", id="tampered-body"),
         pytest.param("replayed", id="six-minutes-old"),
         pytest.param("future", id="six-minutes-ahead"),
+        pytest.param("abc", id="timestamp-abc"),
+        pytest.param("no-v0", id="signature-without-version"),
     ],
 )
-def test_unsigned_forged_and_replayed_requests_do_nothing(
+def test_unsigned_forged_malformed_and_stale_requests_get_401_and_do_nothing(
     bot_for: Callable[..., BotServer], slack: FakeSlack, llm: FakeOpenAIServer, article: str, headers: Any
 ) -> None:
     bot = bot_for(llm)
-    body = command_body(article, slack)
+    body = command(article, slack)
     now = int(time.time())
     if headers == "forged":
         headers = sign(body, secret="not-the-signing-secret")
     elif headers == "tampered":
         headers = sign(body)
-        body = body.replace("C1", "C666")
+        body = body.replace("C0NEWS", "C0OTHER")
     elif headers == "replayed":
         headers = sign(body, timestamp=now - 6 * 60)
     elif headers == "future":
         headers = sign(body, timestamp=now + 6 * 60)
+    elif headers == "abc":
+        headers = {**sign(body), "X-Slack-Request-Timestamp": "abc"}
+    elif headers == "no-v0":
+        headers = {**sign(body)}
+        headers["X-Slack-Signature"] = headers["X-Slack-Signature"].removeprefix("v0=")
     response = post(bot, body, headers)
     assert response.status_code == 401
-    time.sleep(0.5)
+    assert "Traceback" not in response.text
+    settle()
     assert llm.request_count == 0
     assert slack.calls == []
 
 
-def test_failures_are_one_friendly_line_for_the_requester_only(
+def test_a_provider_failure_replaces_the_working_note_with_one_line(
     bot_for: Callable[..., BotServer], slack: FakeSlack, article: str
 ) -> None:
     failing = FakeOpenAIServer(
@@ -388,14 +171,13 @@ def test_failures_are_one_friendly_line_for_the_requester_only(
     )
     with failing:
         bot = bot_for(failing)
-        response = post(bot, body := command_body(article, slack), sign(body))
-        assert response.status_code == 200
-        (note,) = slack.wait_for("chat.postEphemeral")
-    assert note["channel"] == "C1" and note["user"] == "U1"
-    assert note["text"] == (
+        assert post_signed(bot, command(article, slack)).status_code == 200
+        (update,) = slack.wait_for("chat.update")
+    assert update["text"] == (
         ":warning: Sorry, I couldn't summarize that: the provider answered HTTP 400: model overloaded"
     )
-    assert slack.of("chat.postMessage") == []
+    assert "blocks" not in update or not update["blocks"]
+    assert len(slack.of("chat.postMessage")) == 1  # only the note, nothing else public
 
 
 class _Exploding:
@@ -406,28 +188,43 @@ class _Exploding:
     def __init__(self, error: Exception) -> None:
         self.error = error
 
-    async def asummarize(self, text: str) -> Any:
+    async def asummarize(self, text: str, *, provenance: Any = None) -> Any:
         raise self.error
 
 
+LONG_TEXT = " ".join(["The council met on Tuesday and voted on the budget."] * 12)
+
+
 def test_an_internal_error_shows_no_traceback_and_no_secret(
-    bot_for: Callable[..., BotServer], slack: FakeSlack, caplog: pytest.LogCaptureFixture
+    bot_for: Callable[..., BotServer], slack: FakeSlack
 ) -> None:
     bot = bot_for(_Exploding(RuntimeError(f"boom with {BOT_TOKEN} and {SIGNING_SECRET}")))
-    post(bot, body := command_body("Some article text.", slack), sign(body))
-    (note,) = slack.wait_for("chat.postEphemeral")
-    assert "something went wrong on my side" in note["text"]
-    assert BOT_TOKEN not in note["text"] and "boom" not in note["text"]
-    assert "Traceback" not in note["text"]
+    post_signed(bot, command(LONG_TEXT, slack))
+    (update,) = slack.wait_for("chat.update")
+    assert "something went wrong on my side" in update["text"]
+    assert BOT_TOKEN not in update["text"] and "boom" not in update["text"]
+    assert "Traceback" not in update["text"]
 
 
 def test_our_own_errors_never_echo_a_secret(bot_for: Callable[..., BotServer], slack: FakeSlack) -> None:
     bot = bot_for(_Exploding(ExtractionError(f"the model said {API_KEY} and {BOT_TOKEN}")))
-    post(bot, body := command_body("Some article text.", slack), sign(body))
-    (note,) = slack.wait_for("chat.postEphemeral")
-    assert note["text"].startswith(":warning: Sorry, I couldn't summarize that: the model said")
-    assert BOT_TOKEN not in note["text"]
-    assert "[REDACTED]" in note["text"]
+    post_signed(bot, command(LONG_TEXT, slack))
+    (update,) = slack.wait_for("chat.update")
+    assert update["text"].startswith(":warning: Sorry, I couldn't summarize that: the model said")
+    assert BOT_TOKEN not in update["text"]
+    assert "[REDACTED]" in update["text"]
+
+
+def test_a_summary_without_claims_is_not_posted_publicly(
+    bot_for: Callable[..., BotServer], slack: FakeSlack, reference_draft: dict[str, Any]
+) -> None:
+    junk = {**reference_draft, "claims": [], "sources": []}
+    with FakeOpenAIServer(junk) as model:
+        bot = bot_for(model)
+        post_signed(bot, command(LONG_TEXT, slack))
+        (update,) = slack.wait_for("chat.update")
+    assert "nothing to summarize" in update["text"]
+    assert not update.get("blocks")
 
 
 def test_a_channel_the_bot_is_not_in_gets_the_summary_through_the_response_url(
@@ -435,34 +232,46 @@ def test_a_channel_the_bot_is_not_in_gets_the_summary_through_the_response_url(
 ) -> None:
     slack.errors["chat.postMessage"] = "not_in_channel"
     bot = bot_for(llm)
-    post(bot, body := command_body(article, slack), sign(body))
-    (answer,) = slack.wait_for("response_url")
-    assert answer["response_type"] == "in_channel"
-    assert validate_blocks(answer["blocks"], text=answer["text"]) == []
+    post_signed(bot, command(article, slack))
+    answers = slack.wait_for("response_url", 2)
+    working, summary = answers
+    assert working["response_type"] == "ephemeral" and "Summarizing" in working["text"]
+    assert summary["response_type"] == "in_channel"
+    assert_valid_blocks(summary["blocks"], text=summary["text"])
+
+
+def test_a_rate_limited_update_is_retried_and_the_paid_summary_arrives(
+    bot_for: Callable[..., BotServer], slack: FakeSlack, llm: FakeOpenAIServer, article: str
+) -> None:
+    slack.rate_limits["chat.update"] = 2  # two 429s with Retry-After, then Slack accepts it
+    bot = bot_for(llm)
+    post_signed(bot, command(article, slack))
+    (update,) = slack.wait_for("chat.update", timeout=30)
+    assert slack.rate_limited == ["chat.update", "chat.update"]
+    assert_valid_blocks(update["blocks"], text=update["text"])
+    assert llm.request_count == 1
+    assert len(slack.of("chat.postMessage")) == 1  # no second copy posted as a fallback
 
 
 def test_two_requests_run_side_by_side(
     bot_for: Callable[..., BotServer], slack: FakeSlack, llm: FakeOpenAIServer, article: str
 ) -> None:
+    import threading
+
     bot = bot_for(llm)
-    bodies = [command_body(article, slack, channel="C1"), command_body(article, slack, channel="C2")]
-    # Bolt asks auth.test on a bot's first request: warm it so both requests start together.
-    post(bot, warm := command_body("", slack), sign(warm))
-    started = time.monotonic()
+    bodies = [command(article, slack, channel="C1"), command(article, slack, channel="C2")]
     results: list[int] = []
     threads = [
-        threading.Thread(target=lambda b=b: results.append(post(bot, b, sign(b)).status_code)) for b in bodies
+        threading.Thread(target=lambda b=b: results.append(post_signed(bot, b).status_code)) for b in bodies
     ]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     assert results == [200, 200]
-    posts = slack.wait_for("chat.postMessage", 2)
-    assert sorted(p["channel"] for p in posts) == ["C1", "C2"]
-    # Both were with the model at once; one summary's time for the two of them, not two.
-    assert llm.peak_in_flight == 2
-    assert max(slack.times("chat.postMessage")) - started < 2 * LATENCY
+    updates = slack.wait_for("chat.update", 2)
+    assert sorted(u["channel"] for u in updates) == ["C1", "C2"]
+    assert llm.peak_in_flight == 2  # both were with the model at once
 
 
 # --------------------------------------------------------------------------- the message shortcut
@@ -487,38 +296,79 @@ def test_message_shortcut_replies_in_the_thread(
     thread: str,
 ) -> None:
     bot = bot_for(llm)
-    response = post(bot, body := shortcut_body({**message, "text": article}, slack), sign(body))
+    response = post_signed(bot, shortcut_form({**message, "text": article}, f"{slack.url}/response/s"))
     assert response.status_code == 200
-    (posted,) = slack.wait_for("chat.postMessage")
-    assert posted["channel"] == "C2"
-    assert posted["thread_ts"] == thread
-    assert validate_blocks(posted["blocks"], text=posted["text"]) == []
-    assert posted["blocks"][0]["text"]["text"] == reference_draft["headline"]
-    (working,) = slack.of("chat.postEphemeral")
-    assert working["user"] == "U2" and working["thread_ts"] == thread
+    (note,), (update,) = working_then_summary(slack)
+    assert note["channel"] == "C0WIRE" and note["thread_ts"] == thread
+    assert "for <@U0DESK>" in note["text"]
+    assert update["channel"] == "C0WIRE"
+    assert_valid_blocks(update["blocks"], text=update["text"])
+    assert update["blocks"][0]["text"]["text"] == reference_draft["headline"]
+
+
+def test_the_shortcuts_fallback_post_keeps_the_thread(
+    bot_for: Callable[..., BotServer], slack: FakeSlack, llm: FakeOpenAIServer, article: str
+) -> None:
+    slack.errors["chat.postMessage"] = "not_in_channel"
+    bot = bot_for(llm)
+    message = {"ts": "1700000099.000200", "thread_ts": "1700000000.000100", "text": article}
+    post_signed(bot, shortcut_form(message, f"{slack.url}/response/s"))
+    _working, summary = slack.wait_for("response_url", 2)
+    assert summary["response_type"] == "in_channel"
+    assert summary["thread_ts"] == "1700000000.000100"
+    assert_valid_blocks(summary["blocks"], text=summary["text"])
+
+
+def test_a_shortcut_on_a_short_message_is_refused_ephemerally(
+    bot_for: Callable[..., BotServer], slack: FakeSlack, llm: FakeOpenAIServer
+) -> None:
+    bot = bot_for(llm)
+    post_signed(
+        bot, shortcut_form({"ts": "1700000000.000100", "text": "lol <@W222>"}, f"{slack.url}/response/s")
+    )
+    (note,) = slack.wait_for("chat.postEphemeral")
+    assert note["user"] == "U0DESK" and note["thread_ts"] == "1700000000.000100"
+    assert "That message is 1 word and no link" in note["text"]
+    settle(0.3)
+    assert llm.request_count == 0 and slack.of("chat.postMessage") == []
 
 
 # --------------------------------------------------------------------------- URLs
 
 
-@pytest.fixture
-def site() -> Iterator[PageServer]:
-    with PageServer({"/article": Page(news_page)}) as server:
-        yield server
+def _page_model(reference_draft: dict[str, Any], url: str) -> FakeOpenAIServer:
+    return FakeOpenAIServer(draft_for_text(reference_draft, fetch_article(url).text))
 
 
-def test_a_url_is_fetched_and_summarized(
-    bot_for: Callable[..., BotServer], slack: FakeSlack, site: PageServer, reference_draft: dict[str, Any]
+@pytest.mark.parametrize(
+    ("typed", "path"),
+    [
+        pytest.param(
+            "<{url}?id=1&amp;ref=x|Khamenei's plan>", "/article?id=1&ref=x", id="slack-link-with-amp"
+        ),
+        pytest.param("tl;dr <{url}?id=2&amp;ref=y>", "/article?id=2&ref=y", id="words-then-link"),
+        pytest.param("{url}?id=3&amp;ref=z please", "/article?id=3&ref=z", id="bare-link-escaped"),
+        pytest.param("<@W222> can you do {url}?id=4.", "/article?id=4", id="mention-and-sentence"),
+    ],
+)
+def test_links_in_slack_markup_are_fetched_as_their_real_address(
+    bot_for: Callable[..., BotServer],
+    slack: FakeSlack,
+    site: PageServer,
+    reference_draft: dict[str, Any],
+    typed: str,
+    path: str,
 ) -> None:
     url = f"{site.url}/article"
-    text = fetch_article(url).text
-    with FakeOpenAIServer(draft_for_text(reference_draft, text)) as model:
+    with _page_model(reference_draft, url) as model:
+        site.requests.clear()
         bot = bot_for(model, allow_private_urls=True)
-        post(bot, body := command_body(f"<{url}>", slack), sign(body))
-        (posted,) = slack.wait_for("chat.postMessage")
+        post_signed(bot, command(typed.format(url=url), slack))
+        (update,) = slack.wait_for("chat.update")
         sent = model.bodies[0]["messages"][-1]["content"]
-    assert validate_blocks(posted["blocks"], text=posted["text"]) == []
-    assert f"<{url}|127.0.0.1:{site.port}/article>" in all_text(posted["blocks"])
+    assert [p for p, _ in site.requests] == [path]
+    assert_valid_blocks(update["blocks"], text=update["text"])
+    assert f"127.0.0.1:{site.port}/article" in all_text(update["blocks"])
     assert "Mojtaba" in sent and "PatriotDave1776" not in sent
 
 
@@ -526,66 +376,31 @@ def test_a_shortcut_on_a_shared_link_summarizes_the_page(
     bot_for: Callable[..., BotServer], slack: FakeSlack, site: PageServer, reference_draft: dict[str, Any]
 ) -> None:
     url = f"{site.url}/article"
-    text = fetch_article(url).text
-    with FakeOpenAIServer(draft_for_text(reference_draft, text)) as model:
+    with _page_model(reference_draft, url) as model:
         bot = bot_for(model, allow_private_urls=True)
         message = {"ts": "1700000000.000100", "text": f"Worth a read: <{url}|Khamenei's escape plan>"}
-        post(bot, body := shortcut_body(message, slack), sign(body))
-        (posted,) = slack.wait_for("chat.postMessage")
-    assert posted["thread_ts"] == "1700000000.000100"
-    assert validate_blocks(posted["blocks"]) == []
+        post_signed(bot, shortcut_form(message, f"{slack.url}/response/s"))
+        (update,) = slack.wait_for("chat.update")
+    (note,) = slack.of("chat.postMessage")
+    assert note["thread_ts"] == "1700000000.000100"
+    assert_valid_blocks(update["blocks"], text=update["text"])
 
 
 def test_private_urls_are_refused_by_default(
     bot_for: Callable[..., BotServer], slack: FakeSlack, site: PageServer, llm: FakeOpenAIServer
 ) -> None:
     bot = bot_for(llm)
-    post(bot, body := command_body(f"{site.url}/article", slack), sign(body))
-    (note,) = slack.wait_for("chat.postEphemeral")
-    assert "private or local address" in note["text"]
+    post_signed(bot, command(f"{site.url}/article", slack))
+    (update,) = slack.wait_for("chat.update")
+    assert "private or local address" in update["text"]
     assert not [path for path, _ in site.requests]
     assert llm.request_count == 0
-
-
-# --------------------------------------------------------------------------- reading Slack text
-
-
-def test_slack_markup_becomes_plain_text() -> None:
-    raw = "Hi <@U123>, see <https://a.example/x?a=1&amp;b=2|the story> in <#C1|news> &lt;3 &amp; <!here>"
-    assert slack_to_plain(raw) == "Hi @U123, see the story in #news <3 & @here"
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("https://news.example/a", ("https://news.example/a", None)),
-        ("<https://news.example/a>", ("https://news.example/a", None)),
-        ("<https://news.example/a|news.example/a>", ("https://news.example/a", None)),
-        ("Officials said on Tuesday &amp; more", (None, "Officials said on Tuesday & more")),
-        ("see https://news.example/a for more", (None, "see https://news.example/a for more")),
-        ("", (None, None)),
-    ],
-)
-def test_command_input(text: str, expected: tuple[str | None, str | None]) -> None:
-    assert command_input(text) == expected
-
-
-def test_message_input() -> None:
-    assert message_input({"text": "<https://news.example/a|Read this>"}) == ("https://news.example/a", None)
-    long = "A long post with its own reporting. " * 20
-    assert message_input({"text": long + "<https://news.example/a>"}) == (
-        None,
-        (long + "https://news.example/a").strip(),
-    )
-    unfurled = {"text": "", "attachments": [{"original_url": "https://news.example/b", "title": "B"}]}
-    assert message_input(unfurled) == ("https://news.example/b", None)
-    assert message_input({"text": ""}) == (None, None)
 
 
 # --------------------------------------------------------------------------- configuration
 
 
-def test_no_signing_secret_is_refused(settings: Callable[..., Any]) -> None:
+def test_no_signing_secret_is_refused(settings: Callable[..., Any], tmp_path: Path) -> None:
     summarizer = Summarizer(settings())
     with pytest.raises(ConfigError, match="SLACK_SIGNING_SECRET"):
         create_app(summarizer, token=BOT_TOKEN, signing_secret="")
@@ -636,27 +451,28 @@ def test_serve_without_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     )
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 
 
-def test_slack_serve_end_to_end(
-    slack: FakeSlack, llm: FakeOpenAIServer, article: str, tmp_path: Path, reference_draft: dict[str, Any]
-) -> None:
-    """The installed command, as a newsroom would run it, answering a signed /summarize."""
-    port = _free_port()
+def serve(
+    slack: FakeSlack, llm: FakeOpenAIServer, tmp_path: Path, *extra: str
+) -> tuple[subprocess.Popen[str], int]:
+    """``summarizer slack serve`` as a newsroom runs it; returns once /healthz answers."""
+    port = free_port()
     script = Path(sys.executable).with_name("summarizer")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "OPENAI_", "SUMMARIZER_"))}
     env.update(
         SLACK_BOT_TOKEN=BOT_TOKEN,
         SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_APP_TOKEN=APP_TOKEN,  # set in many deployments even over HTTP: redacted all the same
         SLACK_API_URL=slack.api_url,
         OPENAI_API_KEY=API_KEY,
         SUMMARIZER_CACHE_DIR=str(tmp_path / "cache"),
     )
-    command = [
+    args = [
         str(script),
         "slack",
         "serve",
@@ -667,28 +483,69 @@ def test_slack_serve_end_to_end(
         "--base-url",
         llm.base_url,
     ]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [*args, *extra], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).text == "ok\n":
+                return process, port
+        except httpx.TransportError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise AssertionError(f"the bot did not start: {process.communicate()}")
+        time.sleep(0.05)
+
+
+def stop(process: subprocess.Popen[str]) -> str:
+    process.terminate()
+    _, stderr = process.communicate(timeout=20)
+    return stderr
+
+
+def test_slack_serve_end_to_end(
+    slack: FakeSlack, llm: FakeOpenAIServer, article: str, tmp_path: Path, reference_draft: dict[str, Any]
+) -> None:
+    """The installed command answering a signed /summarize; its claims file next to the cache."""
+    process, port = serve(slack, llm, tmp_path)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).text == "ok\n":
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None, process.communicate()
-            assert time.monotonic() < deadline, "the bot did not start in 30 s"
-            time.sleep(0.1)
-        body = command_body(article, slack)
+        body = command(article, slack)
         response = httpx.post(
             f"http://127.0.0.1:{port}/slack/events", content=body, headers=sign(body), timeout=10
         )
         assert response.status_code == 200
-        (posted,) = slack.wait_for("chat.postMessage", timeout=30)
-        assert posted["blocks"][0]["text"]["text"] == reference_draft["headline"]
-        assert validate_blocks(posted["blocks"], text=posted["text"]) == []
+        (update,) = slack.wait_for("chat.update", timeout=30)
+        assert update["blocks"][0]["text"]["text"] == reference_draft["headline"]
+        assert_valid_blocks(update["blocks"], text=update["text"])
     finally:
-        process.terminate()
-        _, stderr = process.communicate(timeout=10)
+        stderr = stop(process)
     assert "listening on http://127.0.0.1" in stderr
+    assert (tmp_path / "cache" / "slack-deliveries.sqlite3").is_file()
     assert BOT_TOKEN not in stderr and SIGNING_SECRET not in stderr and API_KEY not in stderr
+
+
+def test_a_fetched_pages_provenance_travels_with_its_summary(
+    bot_for: Callable[..., BotServer],
+    slack: FakeSlack,
+    site: PageServer,
+    reference_draft: dict[str, Any],
+    settings: Callable[..., Any],
+) -> None:
+    url = f"{site.url}/article?id=9&ref=x"
+    seen: list[Any] = []
+
+    class Recording(Summarizer):
+        async def asummarize(self, text: str, *, provenance: Any = None) -> Any:
+            summary = await super().asummarize(text, provenance=provenance)
+            seen.append(summary)
+            return summary
+
+    with _page_model(reference_draft, url) as model:
+        bot = bot_for(Recording(settings(base_url=model.base_url, max_retries=0)), allow_private_urls=True)
+        post_signed(bot, command(f"<{site.url}/article?id=9&amp;ref=x>", slack))
+        slack.wait_for("chat.update")
+    (summary,) = seen
+    assert summary.provenance.url == url and summary.provenance.final_url == url
+    assert summary.provenance.sha256 and summary.provenance.fetched_at

@@ -193,6 +193,8 @@ def _run(items, summarizer, output: Path, *, skip, total, concurrency, rpm, tpm,
             on_progress=progress_hook,
         )
 
+    # The SDK's imports take seconds: done before the run, not while its first requests wait.
+    summarizer.prepare()
     try:
         with bar:
             return asyncio.run(main())

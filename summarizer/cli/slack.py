@@ -35,6 +35,23 @@ def serve_command(
         help="Let users have the bot fetch local and private-network pages (off: public pages only).",
     ),
     max_concurrent: int = typer.Option(8, "--max-concurrent", min=1, help="Summaries run at once."),
+    max_queued: int = typer.Option(
+        32,
+        "--max-queued",
+        min=0,
+        help="Summaries waiting for a free slot; beyond that, requests are refused.",
+    ),
+    per_user: int = typer.Option(
+        10, "--per-user", min=0, help="Requests one person may make per --per-user-window (0: no limit)."
+    ),
+    per_user_window: float = typer.Option(
+        600.0, "--per-user-window", min=1.0, help="The per-user limit's window, in seconds."
+    ),
+    unfurl_domains: str = typer.Option(
+        "",
+        "--unfurl-domains",
+        help="Comma-separated domains whose shared links get a summary unfurl (e.g. apnews.com,voanews.com).",
+    ),
     model: opt.Model = None,
     base_url: opt.BaseUrl = None,
     mode: opt.Mode = None,
@@ -77,16 +94,25 @@ def serve_command(
         summarizer = opt.build_summarizer(settings, no_cache=no_cache, pricing=pricing)
         if not debug:
             logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        from summarizer.cache import default_cache_dir
         from summarizer.slack.app import create_app, create_web_app, run_socket_mode
+        from summarizer.slack.dedup import DELIVERIES_FILE, SQLiteDeliveryStore
 
         app = create_app(
             summarizer,
             token=os.environ["SLACK_BOT_TOKEN"],
             signing_secret=os.environ.get("SLACK_SIGNING_SECRET"),
+            app_token=os.environ.get("SLACK_APP_TOKEN"),
             client_base_url=os.environ.get(API_URL_VAR) or None,
             command=command,
+            unfurl_domains=[d for d in unfurl_domains.split(",") if d.strip()],
             allow_private_urls=allow_private_urls,
             max_concurrent=max_concurrent,
+            max_queued=max_queued,
+            per_user=per_user,
+            per_user_window=per_user_window,
+            # Exactly-once claims survive a restart, next to the summary cache (even with --no-cache).
+            deliveries=SQLiteDeliveryStore(default_cache_dir() / DELIVERIES_FILE),
             socket_mode=socket_mode,
         )
         if socket_mode:
@@ -99,7 +125,8 @@ def serve_command(
             f"summarizer: Slack bot listening on http://{host}:{port}{path} (Ctrl-C to stop)", err=True
         )
         try:
-            web.run_app(create_web_app(app, path=path), host=host, port=port, print=None)
+            # Two extraction threads: enough to keep up, few enough to leave the loop its GIL.
+            web.run_app(create_web_app(app, path=path, worker_threads=2), host=host, port=port, print=None)
         except OSError as exc:
             raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
 

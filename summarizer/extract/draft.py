@@ -21,6 +21,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationInfo, field_validator, model_validator
 
+from summarizer.extract.consistency import unsupported
 from summarizer.extract.grounding import Article
 from summarizer.schema import Attribution, EntityType, SourceKind
 
@@ -110,6 +111,11 @@ class ProblemKind(StrEnum):
     DUPLICATE_ID = "duplicate_id"
     ENTITY_NOT_IN_ARTICLE = "entity_not_in_article"
     ALIAS_NOT_IN_ARTICLE = "alias_not_in_article"
+    UNSUPPORTED_STATEMENT = "unsupported_statement"
+
+
+# What a re-ask for some claims only can repair: the quote and the statement of a claim.
+CLAIM_REPAIRABLE = frozenset({ProblemKind.UNGROUNDED_QUOTE, ProblemKind.UNSUPPORTED_STATEMENT})
 
 
 @dataclass(frozen=True)
@@ -117,6 +123,7 @@ class Problem:
     kind: ProblemKind
     path: str
     message: str
+    detail: str = ""  # the reason alone, for a warning when the claim is finally dropped
 
 
 def find_problems(draft: DraftSummary, article: Article) -> list[Problem]:
@@ -161,17 +168,12 @@ def find_problems(draft: DraftSummary, article: Article) -> list[Problem]:
                 )
             )
 
+    entities = {e.id: e for e in draft.entities}
+    sources = {s.id: s for s in draft.sources}
     for i, claim in enumerate(draft.claims):
-        if article.locate(claim.quote) is None:
-            hint = article.closest_passage(claim.quote)
-            message = (
-                f"claim {i} ({_short(claim.statement)}): quote {claim.quote!r} is not in the article. "
-                "Copy one contiguous passage exactly as the article writes it (same spelling and "
-                "words, no '...' joins)."
-            )
-            if hint:
-                message += f" The closest passage in the article is {hint!r}."
-            problems.append(Problem(ProblemKind.UNGROUNDED_QUOTE, f"claims[{i}].quote", message))
+        problem = claim_problem(i, claim, article, claim_names(claim, entities, sources))
+        if problem is not None:
+            problems.append(problem)
         if claim.source_id is not None and claim.source_id not in source_ids:
             problems.append(
                 Problem(
@@ -191,6 +193,54 @@ def find_problems(draft: DraftSummary, article: Article) -> list[Problem]:
                     )
                 )
     return problems
+
+
+def claim_problem(i: int, claim: DraftClaim, article: Article, names: list[str]) -> Problem | None:
+    """What is wrong with claim ``i``'s evidence: a quote not in the article, or a statement
+    its quote does not back up. None when the claim holds."""
+    grounding = article.ground(claim.quote)
+    if grounding.evidence is None:
+        why = f" ({grounding.refusal})" if grounding.refusal else ""
+        message = (
+            f"claim {i} ({_short(claim.statement)}): quote {claim.quote!r} is not in the article{why}. "
+            "Copy one contiguous passage exactly as the article writes it (same spelling and words)."
+        )
+        hint = article.closest_passage(claim.quote)
+        if hint:
+            message += (
+                f" The closest passage in the article is {hint!r}: re-read it, and if it says "
+                "something other than your statement, fix the statement too, not just the quote."
+            )
+        return Problem(ProblemKind.UNGROUNDED_QUOTE, f"claims[{i}].quote", message, grounding.refusal)
+    reasons = unsupported(claim.statement, grounding.quoted, names)
+    if not reasons:
+        return None
+    return Problem(
+        ProblemKind.UNSUPPORTED_STATEMENT,
+        f"claims[{i}].statement",
+        f"claim {i} ({_short(claim.statement)}): its quote {_short(grounding.quoted, 120)} does not "
+        f"support the statement: {'; '.join(reasons)}. Re-read the passage and fix the statement "
+        "so that it says what the quote says, or quote the passage that supports it.",
+        "; ".join(reasons),
+    )
+
+
+def claim_names(
+    claim: DraftClaim, entities: dict[str, DraftEntity], sources: dict[str, DraftSource]
+) -> list[str]:
+    """The names a claim's statement may use without its quote: its entities' and its source's."""
+    names: list[str] = []
+    linked = list(claim.entity_ids)
+    source = sources.get(claim.source_id) if claim.source_id is not None else None
+    if source is not None:
+        names += [source.name, source.description]
+        if source.entity_id is not None:
+            linked.append(source.entity_id)
+    for entity_id in linked:
+        entity = entities.get(entity_id)
+        if entity is not None:
+            names += [entity.name, *entity.aliases]
+    return names
 
 
 def describe(problems: list[Problem]) -> str:

@@ -1,111 +1,255 @@
 """Locate quotes and names in an article: pure functions over text.
 
-Matching is exact first. Failing that, it tolerates only differences that do not
-change meaning: runs of whitespace, typographic versus straight quotes and
-apostrophes, dash variants, Unicode composed versus decomposed accents (NFC/NFD),
-and a trailing period on a quote. Offsets always
-refer to the original article text, so ``article[span.start:span.end]`` is the
-text as the article has it (which may differ from the quote in exactly those
-tolerated ways).
+Matching is exact after folding (``folding.py``: quote marks, apostrophes, dashes and
+dash spacing, whitespace, compatibility forms, and for quotes case), never fuzzy by edit
+distance. On top of the fold, a quote may differ from the article only in ways that cannot
+change what it says: HTML entities and backslash escapes (a model's JSON habits), trailing
+``. , ; : ! ?`` where the article has punctuation or a break of its own, and ellipses or
+bracketed insertions, whose pieces must each be found, in order, inside one paragraph,
+with nothing that negates left out between them.
+
+A match starts and ends on a word or number boundary of the article: "$95" is never found
+in "$95 billion", "5." never in "5.7", "200" never in "200,000". Scripts written without
+spaces between words (Chinese, Japanese, Thai, ...) have no word boundaries to respect, so
+a name is found inside a run of them. Offsets always refer to the original article, so
+``article[span.start:span.end]`` is the text as the article has it.
 """
 
 from __future__ import annotations
 
+import html
+import re
 import unicodedata
 from dataclasses import dataclass, field
-from difflib import SequenceMatcher
-from functools import lru_cache
 
-from summarizer.schema import Span
+from summarizer.extract.folding import Folded, fold, fold_quote, fold_text
+from summarizer.schema import Evidence, Span
 
-_FOLD = str.maketrans(
-    {
-        **dict.fromkeys("‘’‚‛′ʼ`´", "'"),
-        **dict.fromkeys("“”„‟″«»", '"'),
-        **dict.fromkeys("‐‑‒–—―−", "-"),
-    }
+__all__ = ["Article", "Grounding", "fold", "fold_quote", "mention_spans"]
+
+# Longest stretch of article text an ellipsis may stand for, in characters.
+MAX_GAP = 250
+# An edited quote must keep at least this many of the article's words.
+MIN_FRAGMENT_WORDS = 3
+
+_UNSPACED = re.compile(
+    "[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff"
+    "\uf900-\ufaff\U00020000-\U0002ffff]"
 )
-
-# Above this many character comparisons the "closest passage" hint is skipped:
-# it is a courtesy for the re-ask message, not worth seconds on a long article.
-_HINT_BUDGET = 40_000_000
-
-
-def fold(text: str) -> str:
-    """The comparison form of ``text``: quotes, apostrophes and dashes unified, whitespace collapsed."""
-    return _fold_short(text) if len(text) <= 256 else _normalize(text)[0]
-
-
-@lru_cache(maxsize=8192)
-def _fold_short(text: str) -> str:
-    # Names and aliases are folded again and again while a draft is checked and resolved.
-    return _normalize(text)[0]
+# What may follow a number without ending it: "5" in "5.7", "200" in "200,000", "4" in
+# "4:17", "5" in "5%", "95" in "95 billion", "21" in "21 hours", "14" in "14-year". A quote
+# that stops on a number stops where the article's number (and its scale or unit) stops.
+_NUMBER_GOES_ON = re.compile(r"\d|[.,:]\d|\s?%")
+# ... unless the quote itself says it leaves words out there ("4 to 7 ... hurricanes").
+_UNIT_FOLLOWS = re.compile(r"\s?-?[^\W\d_]")
+_TRAILING = ".,;:!?"
+_ELLIPSIS = re.compile(r"\s*(?:[\[(]\s*(?:…|\.(?:\s?\.){2,})\s*[\])]|…|\.(?:\s?\.){2,})\s*")
+_INSERTION = re.compile(r"\s*\[[^\[\]]{1,60}\]\s*")
+_GLUED_BRACKET = re.compile(r"(?<=\w)\[([^\[\]\s]{1,3})\]|\[([^\[\]\s]{1,3})\](?=\w)")
+_NEGATION = re.compile(
+    r"\b(?:not|no|never|none|nobody|nothing|neither|nor|without|cannot|nowhere)\b|n't\b", re.IGNORECASE
+)
+_BACKSLASH = {'\\"': '"', "\\'": "'", "\\n": " ", "\\t": " ", "\\/": "/", "\\\\": "\\"}
 
 
 def _is_word_char(ch: str) -> bool:
-    # Combining accents count as part of a word: "Nicola" is not a mention inside "Nicolás".
-    return ch.isalnum() or ch == "_" or "\u0300" <= ch <= "\u036f"
+    # Combining marks count as part of a word: "Nicola" is not a mention inside "Nicolás".
+    return ch.isalnum() or ch == "_" or unicodedata.category(ch).startswith("M")
 
 
-def _normalize(text: str) -> tuple[str, list[int]]:
-    """Fold ``text`` and return, for each folded character, its index in ``text``."""
-    out: list[str] = []
-    index: list[int] = []
-    in_space = False
-    for i, ch in enumerate(text.translate(_FOLD)):
-        if ch.isspace():
-            if in_space:
-                continue
-            in_space = True
-            out.append(" ")
-            index.append(i)
-            continue
-        in_space = False
-        if ch.isascii():
-            out.append(ch)
-            index.append(i)
-            continue
-        # Canonical decomposition, so that "é" typed as one character or as "e" plus a
-        # combining accent compares equal; every piece points back at its original character.
-        for piece in unicodedata.normalize("NFD", ch):
-            out.append(piece)
-            index.append(i)
-    return "".join(out), index
+def _joined(left: str, right: str) -> bool:
+    """Whether ``left`` and ``right`` are two characters of one word (no boundary between)."""
+    if not (_is_word_char(left) and _is_word_char(right)):
+        return False
+    return not (_UNSPACED.match(left) or _UNSPACED.match(right))
+
+
+def _edges_ok(text: str, start: int, end: int, *, cut_after: bool = False) -> bool:
+    """A match ``text[start:end]`` begins and ends on a word or number boundary.
+
+    ``cut_after``: the quote marks an omission right after the match (an ellipsis), so a
+    number may stop before its unit there."""
+    if start > 0 and _joined(text[start - 1], text[start]):
+        return False
+    if end < len(text) and _joined(text[end - 1], text[end]):
+        return False
+    last = text[end - 1]
+    if last.isdigit() and (
+        _NUMBER_GOES_ON.match(text, end) or (not cut_after and _UNIT_FOLLOWS.match(text, end))
+    ):
+        return False
+    if last in ".," and end < len(text) and text[end].isdigit() and end >= 2 and text[end - 2].isdigit():
+        return False
+    first = text[start]
+    if first.isdigit() and start >= 2 and text[start - 1] in ".," and text[start - 2].isdigit():
+        return False
+    return not (first.isdigit() and start >= 1 and text[start - 1].isdigit())
+
+
+@dataclass(frozen=True)
+class Grounding:
+    """Where a quote is in the article, or why it could not be placed there.
+
+    ``quoted`` is the article's text for what the model actually quoted (the fragments,
+    joined by " … "): what a claim's statement must be checked against.
+    """
+
+    evidence: Evidence | None
+    quoted: str = ""
+    refusal: str = ""
+
+
+@dataclass(frozen=True)
+class _Piece:
+    folded: str
+    lead_mark: bool  # the model's quote opens with a quotation mark here
+    tail_mark: bool
+    tail_punct: str = ""  # the punctuation the quote ends with, taken in where the article has it too
+    cut_after: bool = False  # an ellipsis or [insertion] follows this piece in the quote
 
 
 @dataclass(frozen=True)
 class Article:
-    """An article's text with the folded form cached, for repeated look-ups."""
+    """An article's text with its folded forms cached, for repeated look-ups."""
 
     text: str
-    _folded: tuple[str, list[int]] = field(init=False, repr=False, compare=False)
+    _names: Folded = field(init=False, repr=False, compare=False)
+    _quotes: Folded = field(init=False, repr=False, compare=False)
     _mentions: dict[str, tuple[Span, ...]] = field(init=False, repr=False, compare=False)
+    _cache: dict[str, object] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "_folded", _normalize(self.text))
+        names = fold_text(self.text, casefold=False)
+        lowered = names.text.casefold()
+        quotes = (
+            Folded(lowered, names.maps)
+            if len(lowered) == len(names.text)
+            else fold_text(self.text, casefold=True)
+        )
+        object.__setattr__(self, "_names", names)
+        object.__setattr__(self, "_quotes", quotes)
         object.__setattr__(self, "_mentions", {})
+        object.__setattr__(self, "_cache", {})
 
-    def _span(self, folded_start: int, folded_end: int) -> Span:
-        index = self._folded[1]
-        start = index[folded_start]
-        end = index[folded_end - 1] + 1
+    # -- spans ------------------------------------------------------------------------
+
+    def _span(self, folded: Folded, start: int, end: int) -> Span:
+        s, e = folded.start(start), folded.end(end)
+        while s < e and self.text[s].isspace():
+            s += 1
+        while e > s and self.text[e - 1].isspace():
+            e -= 1
         # Built from the article itself, so text and offsets agree by construction.
-        return Span.model_construct(text=self.text[start:end], start=start, end=end)
+        return Span.model_construct(text=self.text[s:e], start=s, end=e)
 
-    def locate(self, quote: str) -> Span | None:
-        """The first place the article says ``quote``, or None if it never does."""
+    def _widen_to_marks(self, span: Span, piece: _Piece) -> Span:
+        """Take in the article's punctuation and quotation marks where the model's quote has them too."""
+        s, e = span.start, span.end
+        if piece.tail_punct and self.text.startswith(piece.tail_punct, e):
+            e += len(piece.tail_punct)
+        if piece.lead_mark and s > 0 and self.text[s - 1] in "\"'“”‘’„«»":
+            s -= 1
+        if piece.tail_mark and e < len(self.text) and self.text[e] in "\"'“”‘’»":
+            e += 1
+        return Span.model_construct(text=self.text[s:e], start=s, end=e)
+
+    # -- quotes -----------------------------------------------------------------------
+
+    def locate(self, quote: str) -> Evidence | None:
+        """Where the article says ``quote`` (first place), or None if it never does."""
+        return self.ground(quote).evidence
+
+    def ground(self, quote: str) -> Grounding:
+        """Place ``quote`` in the article, as a plain quote or piece by piece."""
         quote = quote.strip()
         if not quote:
+            return Grounding(None, refusal="the quote is empty")
+        key = "ground:" + quote
+        cached = self._cache.get(key)
+        if isinstance(cached, Grounding):
+            return cached
+        grounding = self._ground(quote)
+        self._cache[key] = grounding
+        return grounding
+
+    def _ground(self, quote: str) -> Grounding:
+        refusal = ""
+        for candidate in dict.fromkeys([quote, _unescape(quote)]):
+            pieces, edited = _split(candidate)
+            if not edited:
+                span = self._find(pieces[0])
+                if span is not None:
+                    evidence = Evidence.model_construct(
+                        text=span.text, start=span.start, end=span.end, fragments=[]
+                    )
+                    return Grounding(evidence, quoted=span.text)
+                continue
+            grounding = self._ground_pieces(pieces)
+            if grounding.evidence is not None:
+                return grounding
+            refusal = refusal or grounding.refusal
+        return Grounding(None, refusal=refusal)
+
+    def _hits(self, piece: _Piece, after: int = 0, before: int | None = None) -> list[tuple[int, int]]:
+        """Every place ``piece`` matches (folded offsets), in order, boundaries respected."""
+        text = self._quotes.text
+        limit = len(text) if before is None else before
+        needle = piece.folded
+        found: list[tuple[int, int]] = []
+        at = text.find(needle, after, limit + len(needle))
+        while at >= 0:
+            end = at + len(needle)
+            if _edges_ok(text, at, end, cut_after=piece.cut_after):
+                found.append((at, end))
+            at = text.find(needle, at + 1, limit + len(needle))
+        return found
+
+    def _find(self, piece: _Piece) -> Span | None:
+        if not piece.folded:
             return None
-        start = self.text.find(quote)
-        if start >= 0:
-            return Span.model_construct(text=quote, start=start, end=start + len(quote))
-        folded = self._folded[0]
-        for candidate in _variants(fold(quote)):
-            at = folded.find(candidate)
-            if at >= 0:
-                return self._span(at, at + len(candidate))
-        return None
+        hits = self._hits(piece)
+        if not hits:
+            return None
+        return self._widen_to_marks(self._span(self._quotes, *hits[0]), piece)
+
+    def _ground_pieces(self, pieces: list[_Piece]) -> Grounding:
+        if sum(len(re.findall(r"\w+", p.folded)) for p in pieces) < MIN_FRAGMENT_WORDS:
+            return Grounding(None, refusal="too little of it is the article's own words")
+        for piece in pieces:
+            if not self._hits(piece):
+                return Grounding(None, refusal=f"the piece {piece.folded!r} is not in the article")
+        reason = f"its pieces are not in this order inside one paragraph, at most {MAX_GAP} characters apart"
+        best: list[Span] | None = None
+        for first in self._hits(pieces[0]):
+            spans = [self._widen_to_marks(self._span(self._quotes, *first), pieces[0])]
+            position = first[1]
+            for piece in pieces[1:]:
+                limit = min(len(self._quotes.text), position + MAX_GAP + 4)
+                hits = self._hits(piece, position, limit)
+                if not hits:
+                    break
+                span = self._widen_to_marks(self._span(self._quotes, *hits[0]), piece)
+                gap = self.text[spans[-1].end : span.start]
+                if "\n" in gap or len(gap) > MAX_GAP:
+                    break
+                negation = _NEGATION.search(gap)
+                if negation:
+                    reason = f"the words it leaves out hold a negation ({negation.group()!r})"
+                    break
+                spans.append(span)
+                position = hits[0][1]
+            else:
+                # The tightest placement wins: "We choose to [sic] go" is the sentence that says
+                # it, not an earlier "We choose to" with the rest of it a line later.
+                if best is None or spans[-1].end - spans[0].start < best[-1].end - best[0].start:
+                    best = spans
+        if best is None:
+            return Grounding(None, refusal=reason)
+        start, end = best[0].start, best[-1].end
+        evidence = Evidence.model_construct(text=self.text[start:end], start=start, end=end, fragments=best)
+        return Grounding(evidence, quoted=" … ".join(s.text for s in best))
+
+    # -- names ------------------------------------------------------------------------
 
     def mentions(self, name: str) -> list[Span]:
         """Every whole-word occurrence of ``name`` (``Khamenei`` in ``Khamenei’s``, not in ``Khameneis``)."""
@@ -119,39 +263,66 @@ class Article:
         return list(cached)
 
     def _find_words(self, needle: str) -> list[Span]:
-        # str.find jumps straight to candidates; the word-boundary test runs only on hits.
-        folded = self._folded[0]
+        # str.find jumps straight to candidates; the boundary test runs only on hits.
+        text = self._names.text
         found = []
-        at = folded.find(needle)
+        at = text.find(needle)
         while at >= 0:
             end = at + len(needle)
-            before_ok = at == 0 or not _is_word_char(folded[at - 1])
-            after_ok = end == len(folded) or not _is_word_char(folded[end])
-            if before_ok and after_ok:
-                found.append(self._span(at, end))
-            at = folded.find(needle, at + 1)
+            if _edges_ok(text, at, end):
+                found.append(self._span(self._names, at, end))
+            at = text.find(needle, at + 1)
         return found
 
     def closest_passage(self, quote: str) -> str | None:
-        """The stretch of the article most like ``quote``: a hint for the model when a quote misses."""
-        folded_article = self._folded[0]
-        needle = fold(quote.strip())
-        if not needle or len(folded_article) * len(needle) > _HINT_BUDGET:
-            return None
-        matcher = SequenceMatcher(None, folded_article, needle, autojunk=False)
-        match = matcher.find_longest_match(0, len(folded_article), 0, len(needle))
-        if match.size < min(12, len(needle)):
-            return None
-        start = max(0, match.a - match.b)
-        end = min(len(folded_article), start + len(needle))
-        return self._span(start, end).text
+        """The stretch of the article most like ``quote``, in whole words: a re-ask hint."""
+        from summarizer.extract.hints import closest_passage
+
+        return closest_passage(self, quote)
+
+    def folded_quotes(self) -> Folded:
+        """The article in its quote-comparison form (for the hint search)."""
+        return self._quotes
 
 
-def _variants(folded_quote: str) -> list[str]:
-    variants = [folded_quote]
-    if folded_quote.endswith(".") and len(folded_quote) > 1:
-        variants.append(folded_quote[:-1].rstrip())
-    return variants
+def _unescape(quote: str) -> str:
+    """A quote as the article would have it: HTML entities and JSON-style escapes undone."""
+    if "&" in quote:
+        quote = html.unescape(quote)
+    if "\\" in quote:
+        quote = re.sub(r"\\[\"'nt/\\]", lambda m: _BACKSLASH[m.group()], quote)
+    return quote
+
+
+def _split(quote: str) -> tuple[list[_Piece], bool]:
+    """The pieces of a quote, and whether it was edited (an inner ellipsis or an [insertion])."""
+    quote = _GLUED_BRACKET.sub(lambda m: m.group(1) or m.group(2), quote)
+    # An ellipsis at either end only says the quote is cut there: it joins nothing.
+    body = _ELLIPSIS.sub("\x00", quote)
+    edged_by_ellipsis = (body.startswith("\x00"), body.endswith("\x00"))
+    body = _INSERTION.sub("\x00", body)
+    raw = body.split("\x00")
+    edited = "\x00" in body.strip("\x00") or len(raw) - sum(edged_by_ellipsis) > 1
+    texts = [(i, p) for i, p in enumerate(raw) if re.search(r"\w", p)]
+    pieces = []
+    for n, (i, text) in enumerate(texts):
+        lead = text.lstrip()[:1] in "\"'“‘„«"
+        tail = text.rstrip()[-1:] in "\"'”’»"
+        folded = fold_quote(text)
+        inner_start = i > 0 or edged_by_ellipsis[0]
+        inner_end = i < len(raw) - 1 or edged_by_ellipsis[1]
+        folded = folded.lstrip(_TRAILING + " ") if inner_start or n > 0 else folded.lstrip(",;: ")
+        stripped = folded.rstrip(_TRAILING + " ")
+        pieces.append(
+            _Piece(
+                stripped,
+                lead_mark=lead and n == 0 and not inner_start,
+                tail_mark=tail and n == len(texts) - 1 and not inner_end,
+                tail_punct=folded[len(stripped) :].strip() if n == len(texts) - 1 and not inner_end else "",
+                cut_after=inner_end,
+            )
+        )
+    return (pieces or [_Piece("", False, False)]), edited
 
 
 def mention_spans(article: Article, names_by_owner: dict[str, list[str]]) -> dict[str, list[Span]]:

@@ -12,8 +12,9 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from typing import Any
 
-from summarizer.extract.draft import DraftEntity, DraftSummary
+from summarizer.extract.draft import DraftEntity, DraftSummary, ProblemKind, claim_names, claim_problem
 from summarizer.extract.grounding import Article, fold, mention_spans
 from summarizer.schema import Claim, Entity, Evidence, Source, Span
 
@@ -71,16 +72,26 @@ def resolve(draft: DraftSummary, article: Article) -> Resolved:
             description=draft_source.description.strip(),
         )
 
-    kept: list[tuple[Span, Claim]] = []
+    # Each claim is built once, with its id, after sorting: no model is rebuilt to number it.
+    kept: list[tuple[Span, dict[str, Any]]] = []
     seen: set[tuple[str, int, int]] = set()
-    for draft_claim in draft.claims:
+    draft_entities = {e.id: e for e in draft.entities}
+    draft_sources = {s.id: s for s in draft.sources}
+    for i, draft_claim in enumerate(draft.claims):
         label = _short(draft_claim.statement)
-        span = article.locate(draft_claim.quote)
-        if span is None:
+        problem = claim_problem(
+            i, draft_claim, article, claim_names(draft_claim, draft_entities, draft_sources)
+        )
+        if problem is not None and problem.kind is ProblemKind.UNGROUNDED_QUOTE:
             warnings.append(
                 f"dropped claim {label!r}: its quote is not in the article: {_short(draft_claim.quote)!r}"
             )
             continue
+        if problem is not None:
+            warnings.append(f"dropped claim {label!r}: its quote does not support it ({problem.detail})")
+            continue
+        span = article.locate(draft_claim.quote)
+        assert span is not None  # claim_problem found it
         source_id = None
         if draft_claim.source_id is not None:
             source = sources_by_draft_id.get(draft_claim.source_id)
@@ -102,19 +113,29 @@ def resolve(draft: DraftSummary, article: Article) -> Resolved:
         kept.append(
             (
                 span,
-                Claim(
-                    id="",
-                    statement=" ".join(draft_claim.statement.split()),
-                    source_id=source_id,
-                    attribution=draft_claim.attribution,
-                    hedged=draft_claim.hedged,
-                    entity_ids=claim_entity_ids,
-                    evidence=Evidence(text=span.text, start=span.start, end=span.end),
-                ),
+                {
+                    "statement": " ".join(draft_claim.statement.split()),
+                    "source_id": source_id,
+                    "attribution": draft_claim.attribution,
+                    "hedged": draft_claim.hedged,
+                    "entity_ids": claim_entity_ids,
+                },
             )
         )
     kept.sort(key=lambda item: (item[0].start, item[0].end))
-    claims = [claim.model_copy(update={"id": f"c{i}"}) for i, (_, claim) in enumerate(kept, 1)]
+    claims = [
+        Claim(
+            id=f"c{i}",
+            evidence=Evidence(
+                text=span.text,
+                start=span.start,
+                end=span.end,
+                fragments=[Span(text=f.text, start=f.start, end=f.end) for f in span.fragments],
+            ),
+            **fields,
+        )
+        for i, (span, fields) in enumerate(kept, 1)
+    ]
 
     # Sources in the order the claims first cite them; uncited ones keep the model's order.
     first_cited = {}
@@ -140,6 +161,7 @@ def _resolve_entities(
     drafts, same_as = _merge_same_named(drafts, warnings)
     names_by_draft_id: dict[str, list[str]] = {}
     kept: dict[str, DraftEntity] = {}
+    kept_aliases: dict[str, list[str]] = {}  # beside the draft, not copied into it
     for entity in drafts:
         if entity.id in kept:
             warnings.append(f"dropped duplicate entity id {entity.id} ({entity.name!r})")
@@ -156,7 +178,8 @@ def _resolve_entities(
         if not any(article.mentions(name) for name in names):
             warnings.append(f"dropped entity {entity.name!r}: the article never names it")
             continue
-        kept[entity.id] = entity.model_copy(update={"aliases": aliases})
+        kept[entity.id] = entity
+        kept_aliases[entity.id] = aliases
         names_by_draft_id[entity.id] = names
 
     mentions = mention_spans(article, names_by_draft_id)
@@ -175,7 +198,7 @@ def _resolve_entities(
                 id=entity_id,
                 name=draft.name.strip(),
                 type=draft.type,
-                aliases=draft.aliases,
+                aliases=kept_aliases[draft.id],
                 description=draft.description.strip(),
                 mentions=mentions[draft.id],
             )

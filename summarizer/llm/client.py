@@ -1,14 +1,15 @@
-"""The one place that builds the instructor client for a provider.
+"""The one place that builds the openai clients for a provider, and the structured call over them.
 
 The openai SDK's own retries are off: ``RetryTransport`` does transport retries
-(resending the same request), instructor does validation re-asks (changing the
-conversation), and neither loop runs inside the other blindly.
+(resending the same request), our re-ask loop does validation re-asks (changing the
+conversation), and neither loop runs inside the other blindly. instructor's part (the
+draft model as the provider's tool or JSON-schema request, and parsing the answer) is
+``llm.structured.StructuredCall``, prepared once per ``Clients``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
 import threading
 import weakref
 from dataclasses import replace
@@ -18,22 +19,20 @@ import httpx
 
 from summarizer.config import DEFAULT_MODEL, Settings
 from summarizer.errors import ConfigError
+from summarizer.llm.network import AiohttpTransport, sync_network_transport
 from summarizer.llm.transport import AsyncRetryTransport, RetryTransport
 
 if TYPE_CHECKING:
     import instructor
+    import openai
+    from pydantic import BaseModel
 
-    from summarizer.extract.draft import DraftSummary
+    from summarizer.llm.structured import StructuredCall
 
 # Local OpenAI-compatible servers accept any key; the SDK insists on one.
 _NO_KEY = "no-key-needed"
 
 AnyTransport = httpx.BaseTransport | httpx.AsyncBaseTransport
-
-# httpx's defaults (100 connections, 20 kept alive) would cap a large batch's concurrency
-# silently and reopen connections all the time.
-CONNECTION_LIMITS = httpx.Limits(max_connections=1024, max_keepalive_connections=256)
-
 
 # The SDK needs a URL even when the transport answers in-process and nothing is dialled.
 IN_PROCESS_URL = "http://in-process.invalid/v1"
@@ -74,7 +73,7 @@ def network_transport(settings: Settings) -> httpx.BaseTransport:
             n_ctx=settings.context_tokens or DEFAULT_CONTEXT,
             seed=settings.seed or 0,
         )
-    return httpx.HTTPTransport(limits=CONNECTION_LIMITS)
+    return sync_network_transport()
 
 
 def async_network_transport(settings: Settings) -> httpx.AsyncBaseTransport:
@@ -82,7 +81,7 @@ def async_network_transport(settings: Settings) -> httpx.AsyncBaseTransport:
         transport = network_transport(settings)
         assert isinstance(transport, httpx.AsyncBaseTransport)
         return transport
-    return httpx.AsyncHTTPTransport(limits=CONNECTION_LIMITS)
+    return AiohttpTransport()
 
 
 def require_credentials(settings: Settings) -> str:
@@ -111,26 +110,21 @@ def _mode(settings: Settings) -> instructor.Mode:
         raise ConfigError(f"unknown mode {settings.mode!r}: choose one of {', '.join(modes)}") from None
 
 
-def build_client(settings: Settings, transport: AnyTransport | None = None) -> instructor.Instructor:
-    import instructor
+def build_client(settings: Settings, transport: AnyTransport | None = None) -> openai.OpenAI:
     import openai
 
     inner = transport if isinstance(transport, httpx.BaseTransport) else network_transport(settings)
     http_client = httpx.Client(transport=RetryTransport(inner, settings.retry), timeout=settings.timeout)
-    client = openai.OpenAI(
+    return openai.OpenAI(
         api_key=require_credentials(settings),
         base_url=_base_url(settings),
         max_retries=0,
         timeout=settings.timeout,
         http_client=http_client,
     )
-    return instructor.from_openai(client, mode=_mode(settings))
 
 
-def build_async_client(
-    settings: Settings, transport: AnyTransport | None = None
-) -> instructor.AsyncInstructor:
-    import instructor
+def build_async_client(settings: Settings, transport: AnyTransport | None = None) -> openai.AsyncOpenAI:
     import openai
 
     inner = (
@@ -139,14 +133,13 @@ def build_async_client(
     http_client = httpx.AsyncClient(
         transport=AsyncRetryTransport(inner, settings.retry), timeout=settings.timeout
     )
-    client = openai.AsyncOpenAI(
+    return openai.AsyncOpenAI(
         api_key=require_credentials(settings),
         base_url=_base_url(settings),
         max_retries=0,
         timeout=settings.timeout,
         http_client=http_client,
     )
-    return instructor.from_openai(client, mode=_mode(settings))
 
 
 def _base_url(settings: Settings) -> str | None:
@@ -165,7 +158,8 @@ def sampling_kwargs(settings: Settings, max_tokens: int) -> dict[str, Any]:
 
 
 class Clients:
-    """A ``Summarizer``'s clients, built on first use: one sync client, and one async client per loop.
+    """A ``Summarizer``'s clients, built on first use: one sync client, one async client per loop,
+    and the structured call (instructor's request for the draft model) prepared once.
 
     An async client's connection pool belongs to the event loop it first ran on: keeping one per
     loop lets successive ``asyncio.run()`` calls each get a working one.
@@ -175,18 +169,42 @@ class Clients:
         self.settings = settings
         self.transport = transport
         self._lock = threading.Lock()
-        self._sync: instructor.Instructor | None = None
-        self._async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, instructor.AsyncInstructor] = (
+        self._sync: openai.OpenAI | None = None
+        self._async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, openai.AsyncOpenAI] = (
             weakref.WeakKeyDictionary()
         )
+        self._structured: dict[type[BaseModel] | None, StructuredCall] = {}
 
-    def sync(self) -> instructor.Instructor:
+    def prepare(self) -> None:
+        """Import the SDK and prepare the structured call now, not inside the first article's call."""
+        import openai  # noqa: F401  (seconds of imports: better before a batch's clock starts)
+
+        self.structured()
+
+    def structured(self, model: type[BaseModel] | None = None) -> StructuredCall:
+        """The prepared call for ``model`` (the complete draft when None)."""
+        with self._lock:
+            call = self._structured.get(model)
+            if call is None:
+                from summarizer.llm.structured import StructuredCall
+
+                call = self._structured[model] = StructuredCall(_mode(self.settings), model)
+            return call
+
+    def sync(self) -> openai.OpenAI:
         with self._lock:
             if self._sync is None:
                 self._sync = build_client(self.settings, self.transport)
             return self._sync
 
-    def async_(self) -> instructor.AsyncInstructor:
+    async def aclose(self) -> None:
+        """Close this loop's async client and its connections (a new one is built if used again)."""
+        with self._lock:
+            client = self._async.pop(asyncio.get_running_loop(), None)
+        if client is not None:
+            await client.close()
+
+    def async_(self) -> openai.AsyncOpenAI:
         loop = asyncio.get_running_loop()
         with self._lock:
             client = self._async.get(loop)
@@ -194,14 +212,3 @@ class Clients:
                 client = build_async_client(self.settings, self.transport)
                 self._async[loop] = client
             return client
-
-
-@functools.cache
-def response_model() -> type[DraftSummary]:
-    """DraftSummary wrapped for instructor once: wrapping it per call builds a new class each time."""
-    import instructor
-
-    from summarizer.extract.draft import DraftSummary
-
-    wrapped: type[DraftSummary] = instructor.openai_schema(DraftSummary)
-    return wrapped

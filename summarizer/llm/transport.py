@@ -3,9 +3,9 @@
 ``RetryTransport`` owns transport retries: 429 (honouring Retry-After), 5xx,
 timeouts and connection errors are resent unchanged with exponential backoff,
 jitter and a cap. It is the only retry loop for transport faults (the SDK's own
-is switched off) and it is separate from instructor's validation re-asks, which
-change the conversation. It also books every response's token usage into the
-ledger of the call in progress.
+is switched off) and it is separate from our validation re-asks, which change
+the conversation. It books every retry, and holds each request to the time
+budget, in the ledger of the call in progress.
 
 Tests and recordings plug in underneath it: any ``httpx`` transport can be the
 inner one (an in-process fake, a cassette, the real network).
@@ -14,7 +14,6 @@ inner one (an in-process fake, a cassette, the real network).
 from __future__ import annotations
 
 import email.utils
-import json
 import time
 
 import httpx
@@ -30,7 +29,6 @@ from tenacity import (
 from summarizer.config import RetryPolicy
 from summarizer.errors import TimeBudgetError
 from summarizer.llm.ledger import current_ledger
-from summarizer.schema import Usage
 
 RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
 
@@ -88,23 +86,6 @@ def _within_budget(request: httpx.Request) -> None:
     request.extensions["timeout"] = timeout
 
 
-def _book_usage(response: httpx.Response, body: bytes) -> None:
-    ledger = current_ledger()
-    if ledger is None or response.status_code != 200:
-        return
-    usage = Usage()
-    try:
-        raw = json.loads(body).get("usage") or {}
-        usage = Usage(
-            prompt_tokens=int(raw.get("prompt_tokens") or 0),
-            completion_tokens=int(raw.get("completion_tokens") or 0),
-            total_tokens=int(raw.get("total_tokens") or 0),
-        )
-    except (ValueError, AttributeError, TypeError):
-        pass  # Not JSON: the SDK will report it; there is no usage to book.
-    ledger.add_response(usage)
-
-
 class _RetryBase:
     def __init__(self, policy: RetryPolicy) -> None:
         self.policy = policy
@@ -148,8 +129,9 @@ class RetryTransport(_RetryBase, httpx.BaseTransport):
         _within_budget(request)
         response = self.inner.handle_request(request)
         # Chat completions are never streamed here: reading the whole body frees the
-        # connection before a retry and lets the ledger book the usage.
-        _book_usage(response, response.read())
+        # connection before a retry. (Usage is booked from the parsed completion, in
+        # llm/structured.py: the body is parsed once, by the SDK.)
+        response.read()
         return response
 
     def close(self) -> None:
@@ -169,7 +151,7 @@ class AsyncRetryTransport(_RetryBase, httpx.AsyncBaseTransport):
     async def _send(self, request: httpx.Request) -> httpx.Response:
         _within_budget(request)
         response = await self.inner.handle_async_request(request)
-        _book_usage(response, await response.aread())
+        await response.aread()
         return response
 
     async def aclose(self) -> None:

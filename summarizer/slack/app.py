@@ -1,45 +1,44 @@
-"""The newsroom Slack bot: ``/summarize`` and the "Summarize" message shortcut.
+"""The newsroom Slack bot: the Bolt app, its listeners, and how it is served (HTTP, Socket Mode).
 
-``create_app(summarizer, token=..., signing_secret=...)`` builds a Slack Bolt
-``AsyncApp`` (the ``slack`` extra: ``pip install 'summarizer[slack]'``):
+``create_app(summarizer, token=..., signing_secret=...)`` builds a Slack Bolt ``AsyncApp`` (the
+``slack`` extra) that answers everything a desk tries:
 
-- ``/summarize TEXT-OR-URL`` is acknowledged at once with a short note only the
-  user sees; the article (the text, or the page the URL points to) is summarized in
-  the background and the summary posted to the channel with ``chat.postMessage``
-  (Block Kit blocks plus a short fallback text).
-- The message shortcut (callback id ``summarize_message``) summarizes the message it
-  is used on, or the page of the first link in it when the message is little more
-  than that link, and replies in that message's thread.
-- A failure is one friendly line posted only to the person who asked (an ephemeral
-  message): the ``SummarizerError`` text, never a traceback or a secret.
+- ``/summarize TEXT-OR-URL``: the ack says nothing (or why not: a refusal is ephemeral), a
+  "working" note appears in the channel and is replaced by the summary;
+- ``@summarizer <link>`` (``app_mention``): the same, in the mention's thread;
+- a direct message to the bot (``message.im``): the same, in the DM;
+- the "Summarize this message" shortcut: the message, or the page it links to, in its thread;
+- a link from an allowed domain posted anywhere the bot is (``link_shared``): an unfurl with
+  the summary (``chat.unfurl``); links from other domains are left alone.
 
-Slack's request signatures are verified (Bolt's default); requests older than five
-minutes are refused as replays. Work runs as asyncio tasks on the library's async
-API, so requests do not wait for one another; ``max_concurrent`` bounds how many
-summaries run at once (the rest queue).
-
-Serve it with ``summarizer slack serve`` (HTTP, or ``--socket-mode``), or mount
-``create_web_app(app)`` in your own aiohttp server.
+Reading the text is ``slack.text``; exactly-once delivery ``slack.dedup`` (a Bolt middleware
+here, plus the Socket Mode envelope); admission ``slack.limits``; the work ``slack.worker``;
+the Web API writes ``slack.posting``; secrets in logs ``slack.redact``. Requests are verified
+against the signing secret (Bolt's default, 5 minutes' tolerance); a malformed signature header
+is a 401, not a traceback. Serve with ``summarizer slack serve`` (HTTP, or ``--socket-mode``), or
+mount ``create_web_app(app)`` in your own aiohttp server.
 """
 
 from __future__ import annotations
 
 import asyncio
-import html
 import logging
 import re
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from summarizer.errors import ConfigError, SummarizerError
-from summarizer.inputs.url import afetch_article, is_url
-from summarizer.slack.blocks import clip, escape, fallback_text, summary_blocks
+from summarizer.errors import ConfigError
+from summarizer.slack.dedup import DELIVERIES_FILE, DeliveryStore, SQLiteDeliveryStore, delivery_keys
+from summarizer.slack.limits import Backlog, UserRateLimit
+from summarizer.slack.posting import Conversation, Poster, web_client
+from summarizer.slack.redact import Redactor, install
+from summarizer.slack.text import MIN_WORDS, domain_allowed, read_request
+from summarizer.slack.worker import Job, Worker
 
 if TYPE_CHECKING:
     from aiohttp import web
     from slack_bolt.async_app import AsyncApp
-    from slack_sdk.web.async_client import AsyncWebClient
 
     from summarizer.pipeline import Summarizer
 
@@ -47,23 +46,16 @@ COMMAND = "/summarize"
 SHORTCUT = "summarize_message"
 EVENTS_PATH = "/slack/events"
 MAX_CONCURRENT = 8
-# A message whose text, links aside, is shorter than this is about its link: fetch the link.
-LINK_MESSAGE_CHARS = 280
+MAX_QUEUED = 32
+PER_USER = 10
+PER_USER_WINDOW = 600.0
+MAX_UNFURLS = 3  # links summarized per shared message
 
 INSTALL_HINT = "the Slack bot needs the slack extra: pip install 'summarizer[slack]'"
 
-USAGE = (
-    "Give me an article to summarize: `/summarize https://…` (a news page) or "
-    "`/summarize` followed by the article's text."
-)
-WORKING = ":hourglass_flowing_sand: Summarizing… the summary will be posted here shortly."
-WORKING_THREAD = ":hourglass_flowing_sand: Summarizing this message… the summary will appear in its thread."
-
 log = logging.getLogger("summarizer.slack")
 
-_LINK = re.compile(r"<(https?://[^|>\s]+)(?:\|([^>]*))?>", re.IGNORECASE)
-_MARKUP = re.compile(r"<([@#!])([^|>]+)(?:\|([^>]*))?>")
-_BARE_URL = re.compile(r"https?://[^\s<>|]+", re.IGNORECASE)
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
 
 
 def _require_bolt() -> None:
@@ -74,201 +66,20 @@ def _require_bolt() -> None:
         raise ConfigError(INSTALL_HINT) from None
 
 
-def _preload() -> None:
-    """Import what the first summary needs now: an import inside a request would block the event
-    loop for a second or more, holding up every other request's acknowledgement."""
-    import instructor
-    import openai
-    import trafilatura  # noqa: F401
-
-    # The SDK imports its resources (and instructor its provider code) when a client is first
-    # built: build one that never sends anything.
-    client = openai.OpenAI(api_key="preload", base_url="http://127.0.0.1:9/v1")
-    try:
-        instructor.from_openai(client)
-    finally:
-        client.close()
+def worker_of(app: AsyncApp) -> Worker:
+    worker = getattr(app, "summarizer_worker", None)
+    if not isinstance(worker, Worker):
+        raise TypeError("not an app made by summarizer.slack.app.create_app")
+    return worker
 
 
-# --------------------------------------------------------------------------- reading Slack text
+def _default_deliveries(summarizer: Any) -> DeliveryStore:
+    """Claims next to the summary cache; a bot without a cache keeps them in the system temp dir."""
+    import tempfile
 
-
-def slack_to_plain(text: str) -> str:
-    """Slack's message markup as plain text: links by their label, mentions by name, entities unescaped."""
-
-    def link(match: re.Match[str]) -> str:
-        return match.group(2) or match.group(1)
-
-    def markup(match: re.Match[str]) -> str:
-        sigil, value, label = match.groups()
-        if sigil == "!":
-            return "@" + (label or value.split("^")[0])
-        return ("@" if sigil == "@" else "#") + (label or value)
-
-    text = _LINK.sub(link, text)
-    text = _MARKUP.sub(markup, text)
-    return html.unescape(text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&"))
-
-
-def first_link(text: str) -> str | None:
-    match = _LINK.search(text)
-    if match:
-        return match.group(1)
-    bare = _BARE_URL.search(html.unescape(text))
-    return bare.group(0) if bare else None
-
-
-def command_input(text: str) -> tuple[str | None, str | None]:
-    """(url, None) when the command's text is one URL, else (None, the article text)."""
-    text = text.strip()
-    whole = _LINK.fullmatch(text)
-    if whole:
-        return whole.group(1), None
-    plain = slack_to_plain(text).strip()
-    if is_url(plain) and " " not in plain:
-        return plain, None
-    return None, plain or None
-
-
-def message_input(message: dict[str, Any]) -> tuple[str | None, str | None]:
-    """(url, None) for a message that is about a link, else (None, the message's text)."""
-    raw = str(message.get("text") or "")
-    link = first_link(raw)
-    if link is None:
-        for attachment in message.get("attachments") or []:
-            candidate = attachment.get("original_url") or attachment.get("from_url")
-            if candidate and is_url(str(candidate)):
-                link = str(candidate)
-                break
-    plain = slack_to_plain(raw).strip()
-    without_links = slack_to_plain(_LINK.sub(" ", raw)).strip()
-    if link is not None and len(without_links) < LINK_MESSAGE_CHARS:
-        return link, None
-    return None, plain or None
-
-
-# --------------------------------------------------------------------------- the work
-
-
-@dataclass(frozen=True)
-class _Job:
-    channel: str
-    user: str
-    thread_ts: str | None
-    url: str | None
-    text: str | None
-    respond: Callable[..., Awaitable[Any]] | None
-
-
-class _Bot:
-    def __init__(
-        self,
-        summarizer: Summarizer,
-        *,
-        secrets: list[str],
-        allow_private_urls: bool,
-        max_concurrent: int,
-        fetch_timeout: float,
-    ) -> None:
-        self.summarizer = summarizer
-        self.secrets = [s for s in secrets if s]
-        self.allow_private_urls = allow_private_urls
-        self.fetch_timeout = fetch_timeout
-        self.max_concurrent = max_concurrent
-        self._gate: asyncio.Semaphore | None = None
-        self.tasks: set[asyncio.Task[None]] = set()
-
-    def start(self, job: _Job, client: AsyncWebClient) -> None:
-        """Run ``job`` in the background: the listener returns (and Slack gets its ack) at once."""
-        task = asyncio.get_running_loop().create_task(self._run(job, client))
-        self.tasks.add(task)  # a strong reference until it is done
-        task.add_done_callback(self.tasks.discard)
-
-    def redact(self, text: str) -> str:
-        for secret in self.secrets:
-            text = text.replace(secret, "[REDACTED]")
-        return text
-
-    async def _run(self, job: _Job, client: AsyncWebClient) -> None:
-        if self._gate is None:
-            self._gate = asyncio.Semaphore(self.max_concurrent)
-        await asyncio.sleep(0)  # let Bolt send the acknowledgement first
-        try:
-            async with self._gate:
-                source_url = None
-                if job.url is not None:
-                    fetched = await afetch_article(
-                        job.url, allow_private=self.allow_private_urls, timeout=self.fetch_timeout
-                    )
-                    text, source_url = fetched.text, fetched.url
-                else:
-                    text = job.text or ""
-                summary = await self.summarizer.asummarize(text)
-        except SummarizerError as exc:
-            log.info("summary for %s in %s failed: %s", job.user, job.channel, self.redact(str(exc)))
-            await self._tell_user(job, client, f":warning: Sorry, I couldn't summarize that: {exc}")
-            return
-        except Exception:
-            log.exception("summary for %s in %s failed with an internal error", job.user, job.channel)
-            await self._tell_user(
-                job,
-                client,
-                ":warning: Sorry, I couldn't summarize that: something went wrong on my side "
-                "(the details are in the bot's log).",
-            )
-            return
-        blocks = summary_blocks(summary, source_url=source_url, requested_by=job.user)
-        await self._post(job, client, blocks, fallback_text(summary))
-
-    async def _post(self, job: _Job, client: AsyncWebClient, blocks: list[dict[str, Any]], text: str) -> None:
-        from slack_sdk.errors import SlackApiError
-
-        try:
-            await client.chat_postMessage(
-                channel=job.channel,
-                thread_ts=job.thread_ts,
-                blocks=blocks,
-                text=text,
-                unfurl_links=False,
-                unfurl_media=False,
-            )
-            return
-        except SlackApiError as exc:
-            error = str(exc.response.get("error", "unknown_error"))
-        except Exception as exc:  # Slack unreachable: say so rather than lose the task's error
-            error = type(exc).__name__
-        log.warning("chat.postMessage to %s failed: %s", job.channel, error)
-        if job.respond is not None and error in ("not_in_channel", "channel_not_found"):
-            # The bot is not a member of the channel: the command's response URL still works.
-            try:
-                await job.respond(response_type="in_channel", blocks=blocks, text=text)
-                return
-            except Exception as exc:  # the response URL expires after 30 minutes
-                log.warning("posting through the response URL failed: %s", type(exc).__name__)
-        await self._tell_user(
-            job,
-            client,
-            f":warning: The summary is ready but I could not post it here (Slack said `{error}`).",
-        )
-
-    async def _tell_user(self, job: _Job, client: AsyncWebClient, text: str) -> None:
-        """A note only the requester sees: an ephemeral message, else the response URL."""
-        text = clip(escape(self.redact(" ".join(text.split()))), 2_000)
-        try:
-            await client.chat_postEphemeral(
-                channel=job.channel, user=job.user, thread_ts=job.thread_ts, text=text
-            )
-            return
-        except Exception as exc:
-            log.warning("chat.postEphemeral to %s failed: %s", job.channel, type(exc).__name__)
-        if job.respond is not None:
-            try:
-                await job.respond(response_type="ephemeral", text=text, replace_original=False)
-            except Exception as exc:
-                log.warning("the response URL failed too: %s", type(exc).__name__)
-
-
-# --------------------------------------------------------------------------- the app
+    directory = getattr(getattr(summarizer, "cache", None), "directory", None)
+    base = Path(directory) if directory else Path(tempfile.gettempdir()) / "summarizer"
+    return SQLiteDeliveryStore(base / DELIVERIES_FILE)
 
 
 def create_app(
@@ -276,25 +87,34 @@ def create_app(
     *,
     token: str,
     signing_secret: str | None,
+    app_token: str | None = None,
     client_base_url: str | None = None,
     command: str = COMMAND,
     shortcut_callback_id: str = SHORTCUT,
+    unfurl_domains: Sequence[str] = (),
     allow_private_urls: bool = False,
     max_concurrent: int = MAX_CONCURRENT,
+    max_queued: int = MAX_QUEUED,
+    per_user: int = PER_USER,
+    per_user_window: float = PER_USER_WINDOW,
+    min_words: int = MIN_WORDS,
     fetch_timeout: float = 20.0,
+    deliveries: DeliveryStore | None = None,
     socket_mode: bool = False,
 ) -> AsyncApp:
-    """A Bolt ``AsyncApp`` serving ``/summarize`` and the "Summarize message" shortcut.
+    """A Bolt ``AsyncApp`` serving the command, the shortcut, mentions, DMs and unfurls.
 
     ``token`` is the bot token (``xoxb-…``), ``signing_secret`` the app's signing secret
-    (required over HTTP; Socket Mode does not sign requests, pass ``socket_mode=True``).
-    ``client_base_url`` points the Web API client elsewhere (a proxy, a test server).
-    ``allow_private_urls`` lets users have the bot fetch local and private-network pages:
-    leave it off for a bot that anyone in a workspace can use.
+    (required over HTTP; Socket Mode does not sign requests: pass ``socket_mode=True`` and the
+    ``app_token``, ``xapp-…``, so that it is redacted from logs too). ``client_base_url`` points
+    the Web API client elsewhere (a proxy, a test server). ``unfurl_domains`` lists the domains
+    whose links are unfurled with a summary. ``allow_private_urls`` lets users have the bot fetch
+    local and private-network pages: leave it off for a bot that anyone in a workspace can use.
+    ``deliveries`` holds the exactly-once claims (default: SQLite next to the summary cache).
     """
     _require_bolt()
     from slack_bolt.async_app import AsyncApp
-    from slack_sdk.web.async_client import AsyncWebClient
+    from slack_bolt.response import BoltResponse
 
     if not token:
         raise ConfigError("no Slack bot token: set SLACK_BOT_TOKEN (Bot User OAuth Token, xoxb-…)")
@@ -303,88 +123,239 @@ def create_app(
         raise ConfigError(
             "no Slack signing secret: set SLACK_SIGNING_SECRET (Basic Information > App Credentials)"
         )
-    base_url = client_base_url or "https://slack.com/api/"
-    if not base_url.endswith("/"):
-        base_url += "/"
-    client = AsyncWebClient(token=token, base_url=base_url)
+    api_key = getattr(getattr(summarizer, "settings", None), "api_key", None)
+    redact = Redactor([token, signing_secret, app_token, api_key])
+    install(redact)  # on every handler installed so far (the CLI sets logging up first)
+    client = web_client(token, client_base_url)
     app = AsyncApp(
         name="summarizer",
         client=client,
         signing_secret=signing_secret or "",
-        request_verification_enabled=True,
-        process_before_response=False,
+        request_verification_enabled=not socket_mode,
+        # Our listeners only decide and hand work to a task, so Bolt can await them and answer
+        # at once; without this it polls every 10 ms for the ack, and under a burst of requests
+        # those polls alone keep the event loop busy.
+        process_before_response=True,
     )
-    _preload()
-    api_key = getattr(getattr(summarizer, "settings", None), "api_key", None)
-    bot = _Bot(
+    poster = Poster(client, redact)
+    worker = Worker(
         summarizer,
-        secrets=[token, signing_secret or "", api_key or ""],
+        poster,
+        redact,
+        backlog=Backlog(max_concurrent, max_queued),
+        rate_limit=UserRateLimit(per_user, per_user_window),
         allow_private_urls=allow_private_urls,
-        max_concurrent=max_concurrent,
         fetch_timeout=fetch_timeout,
     )
+    store = deliveries if deliveries is not None else _default_deliveries(summarizer)
+    app.summarizer_worker = worker  # type: ignore[attr-defined]
+    app.summarizer_deliveries = store  # type: ignore[attr-defined]
+    app.summarizer_redactor = redact  # type: ignore[attr-defined]
+    domains = [d.strip() for d in unfurl_domains if d.strip()]
+
+    @app.middleware
+    async def exactly_once(req: Any, body: dict[str, Any], next: Any) -> Any:
+        """Claim each delivery before anything runs: a retry, a replay or a repeated envelope
+        that was already claimed is acknowledged (so Slack stops) and dropped."""
+        if body.get("type") in ("url_verification", "ssl_check") or body.get("ssl_check"):
+            return await next()
+        for key in delivery_keys(body, req.raw_body if isinstance(req.raw_body, str) else ""):
+            if not await store.claim(key):
+                retry = (req.headers.get("x-slack-retry-num") or ["-"])[0]
+                reason = (req.headers.get("x-slack-retry-reason") or ["-"])[0]
+                log.info("dropped a repeated delivery %s (retry %s, %s)", key, retry, reason)
+                return BoltResponse(status=200, body="")
+        return await next()
+
+    def spawn_tell(where: Conversation, line: str) -> None:
+        worker.spawn(poster.tell(where, line))
 
     @app.command(command)
-    async def on_command(ack: Any, command: dict[str, Any], client: AsyncWebClient, respond: Any) -> None:
-        url, text = command_input(str(command.get("text") or ""))
-        if url is None and text is None:
-            await ack(response_type="ephemeral", text=USAGE)
+    async def on_command(ack: Any, command: dict[str, Any], respond: Any) -> None:
+        asked = read_request(str(command.get("text") or ""), min_words=min_words)
+        user = str(command.get("user_id"))
+        if asked.refusal is not None:
+            await ack(response_type="ephemeral", text=poster.line(asked.refusal))
             return
-        await ack(response_type="ephemeral", text=WORKING)
-        job = _Job(
+        refusal = worker.refusal(user)
+        if refusal is not None:
+            await ack(response_type="ephemeral", text=poster.line(refusal))
+            return
+        await ack()
+        where = Conversation(
             channel=str(command.get("channel_id")),
-            user=str(command.get("user_id")),
+            user=user,
             thread_ts=command.get("thread_ts") or None,
-            url=url,
-            text=text,
             respond=respond,
         )
-        bot.start(job, client)
+        worker.start(Job(where, url=asked.url, text=asked.text))
 
     @app.message_shortcut(shortcut_callback_id)
-    async def on_shortcut(ack: Any, shortcut: dict[str, Any], client: AsyncWebClient, respond: Any) -> None:
+    async def on_shortcut(ack: Any, shortcut: dict[str, Any], respond: Any) -> None:
         await ack()
         message = shortcut.get("message") or {}
-        channel = str((shortcut.get("channel") or {}).get("id"))
-        user = str((shortcut.get("user") or {}).get("id"))
-        thread_ts = message.get("thread_ts") or message.get("ts") or shortcut.get("message_ts")
-        url, text = message_input(message)
-        job = _Job(channel=channel, user=user, thread_ts=thread_ts, url=url, text=text, respond=respond)
-        if url is None and text is None:
-            await bot._tell_user(job, client, "That message has no text or link to summarize.")
+        where = Conversation(
+            channel=str((shortcut.get("channel") or {}).get("id")),
+            user=str((shortcut.get("user") or {}).get("id")),
+            thread_ts=message.get("thread_ts") or message.get("ts") or shortcut.get("message_ts"),
+            respond=respond,
+        )
+        attached = [
+            str(a.get("original_url") or a.get("from_url") or "") for a in message.get("attachments") or []
+        ]
+        asked = read_request(
+            str(message.get("text") or ""), extra_links=attached, min_words=min_words, what="That message"
+        )
+        refusal = asked.refusal or worker.refusal(where.user)
+        if refusal is not None:
+            spawn_tell(where, refusal)
             return
-        try:
-            await client.chat_postEphemeral(
-                channel=channel, user=user, thread_ts=thread_ts, text=WORKING_THREAD
-            )
-        except Exception as exc:  # only a courtesy: the work goes on
-            log.info("could not post the 'working' note in %s: %s", channel, type(exc).__name__)
-        bot.start(job, client)
+        worker.start(Job(where, url=asked.url, text=asked.text))
+
+    async def on_message_text(event: dict[str, Any], *, direct: bool) -> None:
+        where = Conversation(
+            channel=str(event.get("channel")),
+            user=str(event.get("user")),
+            # A mention is answered in its thread (a new one under it); a DM in place.
+            thread_ts=event.get("thread_ts") or (None if direct else event.get("ts")),
+            direct=direct,
+        )
+        asked = read_request(str(event.get("text") or ""), min_words=min_words)
+        refusal = asked.refusal or worker.refusal(where.user)
+        if refusal is not None:
+            spawn_tell(where, refusal)
+            return
+        worker.start(Job(where, url=asked.url, text=asked.text))
+
+    @app.event("app_mention")
+    async def on_mention(event: dict[str, Any]) -> None:
+        if event.get("bot_id") or not event.get("user"):
+            return  # another bot mentioning us: answering could start a loop
+        await on_message_text(event, direct=False)
+
+    @app.event("message")
+    async def on_message(event: dict[str, Any]) -> None:
+        # Only a person's own new message in a DM; edits, deletions, joins and bots are not requests.
+        if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id"):
+            return
+        if event.get("user"):
+            await on_message_text(event, direct=True)
+
+    @app.event("link_shared")
+    async def on_link_shared(event: dict[str, Any]) -> None:
+        if event.get("source") == "composer":
+            # A link still being typed: the message may never be sent, and the same link comes
+            # again (source "conversations_history") once it is. Summarize it then, once.
+            return
+        wanted = [str(link.get("url") or "") for link in event.get("links") or []]
+        wanted = [url for url in dict.fromkeys(wanted) if url and domain_allowed(url, domains)]
+        user = str(event.get("user") or "")
+        for url in wanted[:MAX_UNFURLS]:
+            refusal = worker.refusal(user)
+            if refusal is not None:
+                log.info("not unfurling %s: %s", url, refusal)
+                return
+            where = Conversation(channel=str(event.get("channel")), user=user)
+            worker.start(Job(where, url=url, unfurl=event, note=False))
+
+    @app.event(re.compile(".*"))
+    async def on_other_event(event: dict[str, Any]) -> None:
+        # Acknowledged and ignored: an unanswered event would be retried by Slack (over HTTP a
+        # 404, in Socket Mode an envelope never acknowledged).
+        log.debug("ignored a %s event", event.get("type"))
 
     return app
 
 
-def create_web_app(app: AsyncApp, *, path: str = EVENTS_PATH) -> web.Application:
-    """An aiohttp application: Slack's requests at ``path`` (POST), a health check at ``/healthz``."""
+def create_web_app(
+    app: AsyncApp, *, path: str = EVENTS_PATH, worker_threads: int | None = None
+) -> web.Application:
+    """An aiohttp application: Slack's requests at ``path`` (POST), a health check at ``/healthz``.
+
+    ``worker_threads`` caps the event loop's default thread pool, where article extraction runs:
+    CPU-bound threads compete with the loop for the GIL, so a few keep acknowledgements quick
+    under a burst (the rest queue). None leaves a host application's pool as it is."""
     _require_bolt()
     from aiohttp import web
     from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 
+    worker = worker_of(app)
+
     async def events(request: web.Request) -> web.Response:
-        bolt_response = await app.async_dispatch(await to_bolt_request(request))
+        stamp = request.headers.get("X-Slack-Request-Timestamp")
+        signature = request.headers.get("X-Slack-Signature")
+        if stamp is not None and not _TIMESTAMP.fullmatch(stamp.strip()):
+            # Bolt would fail on int(stamp) with a 500 and a traceback: a malformed header is
+            # simply an unverifiable request.
+            return web.json_response({"error": "invalid request"}, status=401)
+        if signature is not None and not signature.startswith("v0="):
+            return web.json_response({"error": "invalid request"}, status=401)
+        try:
+            bolt_response = await app.async_dispatch(await to_bolt_request(request))
+        except Exception as exc:  # a body Bolt cannot parse: a line in the log, not a traceback
+            log.warning("could not handle a request to %s: %s", path, type(exc).__name__)
+            return web.json_response({"error": "bad request"}, status=400)
         return await to_aiohttp_response(bolt_response)
 
     async def healthz(request: web.Request) -> web.Response:
         return web.Response(text="ok\n")
 
+    async def started(_: web.Application) -> None:
+        if worker_threads is not None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            pool = ThreadPoolExecutor(max_workers=worker_threads, thread_name_prefix="summarizer")
+            asyncio.get_running_loop().set_default_executor(pool)
+        worker.warm_up()
+
+    async def stopping(_: web.Application) -> None:
+        await worker.close()
+
     web_app = web.Application()
     web_app.add_routes([web.post(path, events), web.get("/healthz", healthz)])
+    web_app.on_startup.append(started)
+    web_app.on_cleanup.append(stopping)
     return web_app
+
+
+def socket_mode_handler(app: AsyncApp, app_token: str) -> Any:
+    """A Socket Mode handler for ``app`` that acknowledges every envelope, once.
+
+    Bolt's handler leaves an envelope unacknowledged when no listener answers it (Slack then
+    sends it again) and works on a repeated envelope again; this one claims each
+    ``envelope_id`` first and acknowledges repeats and unanswered envelopes alike."""
+    _require_bolt()
+    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+    from slack_bolt.adapter.socket_mode.async_internals import run_async_bolt_app, send_async_response
+    from slack_sdk.socket_mode.response import SocketModeResponse
+
+    store: DeliveryStore = app.summarizer_deliveries  # type: ignore[attr-defined]
+
+    class Handler(AsyncSocketModeHandler):  # type: ignore[misc]
+        async def handle(self, client: Any, req: Any) -> None:
+            import time
+
+            started = time.time()
+            if req.envelope_id and not await store.claim(f"envelope:{req.envelope_id}"):
+                log.info("dropped a repeated Socket Mode envelope %s", req.envelope_id)
+                await client.send_socket_mode_response(SocketModeResponse(envelope_id=req.envelope_id))
+                return
+            response = await run_async_bolt_app(self.app, req)
+            if response.status != 200:
+                await client.send_socket_mode_response(SocketModeResponse(envelope_id=req.envelope_id))
+                return
+            await send_async_response(client, req, response, started)
+
+    return Handler(app, app_token)
 
 
 async def run_socket_mode(app: AsyncApp, app_token: str) -> None:
     """Serve ``app`` over Socket Mode (no public URL needed) until cancelled."""
-    _require_bolt()
-    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-
-    await AsyncSocketModeHandler(app, app_token).start_async()
+    worker = worker_of(app)
+    worker.warm_up()
+    handler = socket_mode_handler(app, app_token)
+    try:
+        await handler.start_async()
+    finally:
+        await handler.close_async()
+        await worker.close()

@@ -1,0 +1,211 @@
+"""The comparison form of a text, and the way back from it to the text's own offsets.
+
+Quotes are compared with the article after both are folded: differences that cannot
+change meaning are erased (typographic quote marks and apostrophes, the dash family and
+``--``, spacing around dashes, runs of whitespace, no-break spaces, Unicode compatibility
+forms such as ligatures, full-width letters and "…", composed versus decomposed accents)
+and, for quotes, case. Names keep their case: "Turkey" is not "turkey".
+
+Folding is done with whole-string operations (``str.translate`` with a table built from
+the characters the text actually contains, one regular-expression pass, ``casefold``).
+Offsets are mapped back through a list of the places where folding changed a length,
+built only when it did, so a plain ASCII article costs two passes in C and no table.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from bisect import bisect_right
+from dataclasses import dataclass
+from functools import lru_cache
+
+# Double quotation marks of every style are dropped: a model adds or strips them freely.
+_DOUBLE_QUOTES = '"“”„‟″«»〝〞＂‹›'
+_APOSTROPHES = "'‘’‚‛′ʼ`´＇"
+_DASHES = "-‐‑‒–—―−﹘﹣－"
+_BASE = {
+    **{ord(c): '"' for c in _DOUBLE_QUOTES},
+    **{ord(c): "'" for c in _APOSTROPHES},
+    **{ord(c): "-" for c in _DASHES},
+}
+
+# One pass over the translated text for what depends on neighbours: spacing around a dash and
+# "--" (an em dash typed in ASCII) become one "-"; quotation marks are dropped (a single one
+# inside a word is an apostrophe and stays; between two words they still part them); runs of
+# whitespace become one space. Every alternative opens with a character class, so the regex
+# engine skips plain text at C speed and Python sees only the runs that may change.
+_STRUCTURE = re.compile(r"""[\s"'-]{2,}|[^\S ]|["'-]""")
+
+
+@dataclass(frozen=True)
+class OffsetMap:
+    """From folded offsets back to the text's own, through the places where lengths changed.
+
+    Each change is (folded start, original start, original length, folded length); between
+    changes the two texts run one to one.
+    """
+
+    folded_starts: tuple[int, ...] = ()
+    changes: tuple[tuple[int, int, int, int], ...] = ()
+
+    def start(self, p: int) -> int:
+        """The original offset where folded character ``p`` begins."""
+        i = bisect_right(self.folded_starts, p) - 1
+        if i < 0:
+            return p
+        fpos, orig, olen, flen = self.changes[i]
+        if p < fpos + flen:
+            return orig
+        return orig + olen + (p - fpos - flen)
+
+    def end(self, p: int) -> int:
+        """The original offset just after folded character ``p - 1`` (an exclusive end)."""
+        if p <= 0:
+            return 0
+        q = p - 1
+        i = bisect_right(self.folded_starts, q) - 1
+        if i >= 0:
+            fpos, orig, olen, flen = self.changes[i]
+            if q < fpos + flen:
+                return orig + olen
+        return self.start(q) + 1
+
+
+IDENTITY = OffsetMap()
+
+
+def _offset_map(changes: list[tuple[int, int, int]]) -> OffsetMap:
+    """An OffsetMap from (original start, original length, folded length), in order."""
+    starts: list[int] = []
+    rows: list[tuple[int, int, int, int]] = []
+    shift = 0
+    for orig, olen, flen in changes:
+        fpos = orig + shift
+        starts.append(fpos)
+        rows.append((fpos, orig, olen, flen))
+        shift += flen - olen
+    return OffsetMap(tuple(starts), tuple(rows))
+
+
+@lru_cache(maxsize=4096)
+def _char_fold(ch: str) -> str:
+    """One character's fold: compatibility decomposition, then our quote and dash classes."""
+    if ord(ch) in _BASE:
+        return _BASE[ord(ch)]
+    return unicodedata.normalize("NFKD", ch).translate(_BASE)
+
+
+def _translate(text: str) -> tuple[str, OffsetMap]:
+    if text.isascii():
+        table = {k: v for k, v in _BASE.items() if k < 128}
+        odd: list[str] = []  # no ASCII character changes length here
+    else:
+        table = {}
+        for ch in set(text):
+            if ch.isascii() and ord(ch) not in _BASE:
+                continue
+            folded = _char_fold(ch)
+            if folded != ch:
+                table[ord(ch)] = folded
+        odd = [chr(k) for k, v in table.items() if len(v) != 1]
+    # str.translate looks every character up in the table once it meets one non-ASCII
+    # character; a replace per character that changes (a few dozen at most) runs at memchr speed.
+    # Safe in any order: a replacement is made of characters that fold to themselves.
+    folded = text
+    for code, replacement in table.items():
+        folded = folded.replace(chr(code), replacement)
+    if not odd:
+        return folded, IDENTITY
+    changes = [
+        (m.start(), 1, len(table[ord(m.group())]))
+        for m in re.finditer("[" + re.escape("".join(odd)) + "]", text)
+    ]
+    return folded, _offset_map(changes)
+
+
+def _run_replacement(text: str, start: int, end: int) -> str:
+    run = text[start:end]
+    if "-" in run:
+        return run if run == "-" else "-"
+    if "'" in run or '"' in run:
+        inside = start > 0 and end < len(text) and text[start - 1].isalnum() and text[end].isalnum()
+        if run == "'" and inside:
+            return run  # an apostrophe: "doesn't", "Khamenei's"
+        return " " if inside or any(c.isspace() for c in run) else ""
+    return " "
+
+
+def _structure(text: str) -> tuple[str, OffsetMap]:
+    changes: list[tuple[int, int, int]] = []
+    pieces: list[str] = []
+    last = 0
+    for m in _STRUCTURE.finditer(text):
+        start, end = m.span()
+        replacement = _run_replacement(text, start, end)
+        if replacement == m.group():
+            continue
+        pieces.append(text[last:start])
+        pieces.append(replacement)
+        changes.append((start, end - start, len(replacement)))
+        last = end
+    if not changes:
+        return text, IDENTITY
+    pieces.append(text[last:])
+    return "".join(pieces), _offset_map(changes)
+
+
+def _casefold(text: str) -> tuple[str, OffsetMap]:
+    folded = text.casefold()
+    if len(folded) == len(text):
+        return folded, IDENTITY
+    # Rare ("ß" -> "ss", "ﬀ" -> "ff" survive NFKD as one character only in odd cases).
+    changes = []
+    pieces = []
+    for i, ch in enumerate(text):
+        piece = ch.casefold()
+        pieces.append(piece)
+        if len(piece) != 1:
+            changes.append((i, 1, len(piece)))
+    return "".join(pieces), _offset_map(changes)
+
+
+@dataclass(frozen=True)
+class Folded:
+    """A folded text and the maps that lead back to the original, innermost first."""
+
+    text: str
+    maps: tuple[OffsetMap, ...]
+
+    def start(self, p: int) -> int:
+        for offset_map in self.maps:
+            p = offset_map.start(p)
+        return p
+
+    def end(self, p: int) -> int:
+        for offset_map in self.maps:
+            p = offset_map.end(p)
+        return p
+
+
+def fold_text(text: str, *, casefold: bool) -> Folded:
+    """``text`` folded, with the way back to its offsets."""
+    translated, first = _translate(text)
+    structured, second = _structure(translated)
+    maps = [second, first]
+    if casefold:
+        structured, third = _casefold(structured)
+        maps.insert(0, third)
+    return Folded(structured, tuple(m for m in maps if m is not IDENTITY))
+
+
+@lru_cache(maxsize=8192)
+def fold(text: str) -> str:
+    """The comparison form of a name: quote marks, apostrophes, dashes and spacing unified, case kept."""
+    return fold_text(text, casefold=False).text.strip()
+
+
+@lru_cache(maxsize=8192)
+def fold_quote(text: str) -> str:
+    """The comparison form of a quote: as ``fold``, and case-insensitive."""
+    return fold_text(text, casefold=True).text.strip()

@@ -1,0 +1,107 @@
+"""The draft call prepared once sends what instructor's patched ``create`` sends, and parses alike.
+
+``StructuredCall`` derives instructor's request for ``DraftSummary`` once per ``Summarizer``
+instead of on every call. These tests hold it to the patched client, which stays the reference:
+the same request body on the wire in every mode, the same exceptions for a draft that fails
+validation, and usage booked once per answer from the completion the SDK parsed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+import httpx
+import instructor
+import openai
+import pytest
+
+from summarizer import Summarizer
+from summarizer.config import Settings
+from summarizer.extract.draft import grounding_against
+from summarizer.extract.grounding import Article
+from summarizer.extract.prompts import load_prompts
+from summarizer.llm.structured import StructuredCall, response_model
+from summarizer.testing import ScriptedLLM, tool_call_completion
+
+
+def json_completion(draft: dict[str, Any]) -> dict[str, Any]:
+    """An answer in the message text, as JSON and JSON-schema modes get it."""
+    completion = tool_call_completion(draft)
+    completion["choices"][0]["message"] = {"role": "assistant", "content": json.dumps(draft)}
+    completion["choices"][0]["finish_reason"] = "stop"
+    return completion
+
+
+def answer_for(mode: str, draft: dict[str, Any]) -> dict[str, Any]:
+    return tool_call_completion(draft) if mode == "tools" else json_completion(draft)
+
+
+MODES = {
+    "tools": instructor.Mode.TOOLS,
+    "json_schema": instructor.Mode.JSON_SCHEMA,
+    "json": instructor.Mode.JSON,
+}
+
+
+@pytest.mark.parametrize("mode", list(MODES))
+def test_same_request_body_as_the_patched_client(
+    mode: str, article: str, reference_draft: dict[str, Any]
+) -> None:
+    messages = load_prompts(None).render(article)
+    kwargs = {"model": "gpt-4o-mini", "messages": messages, "max_tokens": 9000, "temperature": 0}
+
+    reference = ScriptedLLM([answer_for(mode, reference_draft)])
+    patched = instructor.from_openai(
+        openai.OpenAI(api_key="x", http_client=httpx.Client(transport=reference)), mode=MODES[mode]
+    )
+    with grounding_against(Article(article)):
+        expected = patched.chat.completions.create(
+            response_model=response_model(), max_retries=0, **{**kwargs, "messages": list(messages)}
+        )
+
+    ours = ScriptedLLM([answer_for(mode, reference_draft)])
+    client = openai.OpenAI(api_key="x", http_client=httpx.Client(transport=ours))
+    call = StructuredCall(MODES[mode])
+    with grounding_against(Article(article)):
+        draft = call.call(client.chat.completions.create, {**kwargs, "messages": list(messages)})
+
+    assert ours.requests == reference.requests
+    assert draft.model_dump() == expected.model_dump()
+    # Prepared once where the handler leaves the messages alone; JSON mode writes into them.
+    assert (call.extra is None) == (mode == "json")
+
+
+def test_a_failed_draft_raises_what_the_patched_client_raises(
+    article: str, misquoted_draft: dict[str, Any]
+) -> None:
+    from instructor.core.exceptions import InstructorRetryException
+
+    messages = load_prompts(None).render(article)
+    llm = ScriptedLLM([tool_call_completion(misquoted_draft)])
+    client = openai.OpenAI(api_key="x", http_client=httpx.Client(transport=llm))
+    with grounding_against(Article(article)), pytest.raises(InstructorRetryException) as raised:
+        StructuredCall(instructor.Mode.TOOLS).call(
+            client.chat.completions.create, {"model": "m", "messages": messages}
+        )
+    assert raised.value.last_completion is not None
+    assert "Yanukovich" in str(raised.value.__cause__)
+
+
+def test_usage_is_booked_once_per_answer(
+    article: str,
+    reference_draft: dict[str, Any],
+    misquoted_draft: dict[str, Any],
+    settings: Callable[..., Settings],
+) -> None:
+    replies = [
+        tool_call_completion(misquoted_draft, prompt_tokens=1_000, completion_tokens=100),
+        tool_call_completion(reference_draft, prompt_tokens=3_000, completion_tokens=200),
+    ]
+    llm = ScriptedLLM(replies)
+    summary = Summarizer(replace(settings(), max_reasks=1), transport=llm).summarize(article)
+    assert summary.meta is not None
+    assert summary.meta.attempts == 2
+    assert (summary.meta.usage.prompt_tokens, summary.meta.usage.completion_tokens) == (4_000, 300)
