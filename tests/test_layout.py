@@ -26,6 +26,18 @@ ALLOWED: dict[str, set[str]] = {
     "golden": {"schema", "errors", "config", "extract", "inputs", "llm", "outputs", "pipeline"},
     "batch": {"schema", "errors", "config", "extract", "inputs", "llm", "outputs", "cache", "pipeline"},
     "slack": {"schema", "errors", "config", "extract", "inputs", "llm", "outputs", "pipeline"},
+    "archive": {
+        "schema",
+        "errors",
+        "config",
+        "extract",
+        "inputs",
+        "llm",
+        "outputs",
+        "cache",
+        "pipeline",
+        "batch",
+    },
     "testing": set(),
 }
 

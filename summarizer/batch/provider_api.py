@@ -30,20 +30,27 @@ import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
-from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import httpx
 
-from summarizer.batch.items import ARTICLE_SUFFIXES, BatchItem, read_items
+from summarizer.batch.article_index import ArticleIndex
+from summarizer.batch.items import BatchItem
 from summarizer.batch.runner import error_record, success_record
 from summarizer.config import Settings
 from summarizer.errors import ConfigError, ExtractionError, InputError, ProviderError, SummarizerError
-from summarizer.inputs.files import decode_article
 from summarizer.llm.recording import REPLAY_KEY
 from summarizer.pipeline import Summarizer
 
 BATCH_URL = "/v1/chat/completions"
+
+__all__ = [
+    "ArticleIndex",
+    "export_requests",
+    "import_results",
+    "missing_records",
+    "retry_line",
+]
 
 Record = dict[str, Any]
 
@@ -117,29 +124,110 @@ def export_requests(
     long for the model, or a repeated id: the Batch API needs unique ``custom_id`` values) is
     passed to ``on_rejected`` with the reason and left out.
     """
-    capture = Summarizer(
-        _offline_settings(summarizer.settings),
-        transport=_CaptureTransport(),
-        cache=None,
-        prices=summarizer.prices,
-    )
+    exporter = RequestExporter(summarizer)
     seen: set[str] = set()
     for item in items:
         try:
-            if "input_error" in item.extra:
-                raise InputError(item.extra["input_error"])
             if item.id in seen:
                 raise InputError(
                     f"duplicate id {item.id!r}: the Batch API needs unique custom_ids; "
                     "only the first is exported"
                 )
-            captured = _capture(capture, item.text)
+            line = exporter.request(item)
         except InputError as exc:
             if on_rejected is not None:
                 on_rejected(item, exc)
             continue
         seen.add(item.id)
-        yield {"custom_id": item.id, "method": "POST", "url": BATCH_URL, "body": captured}
+        yield line
+
+
+class RequestExporter:
+    """Builds request lines one article at a time (for callers that track ids themselves).
+
+    Driving the pipeline for each article costs milliseconds (instructor and the SDK build the
+    request anew), which is hours for a million articles. So the pipeline is driven once with a
+    placeholder article, and each request is that captured body with the article put where the
+    placeholder was (fenced, as ``extract.prompts`` renders it) and its own output cap. It stays
+    the pipeline's request: the first article and every ``VERIFY_EVERY``-th are also captured
+    the slow way and compared, and any difference (or a placeholder anywhere but the messages)
+    drops the template for good.
+    """
+
+    VERIFY_EVERY = 1000
+    _PLACEHOLDER = "SUMMARIZER-ARTICLE-PLACEHOLDER-5c1f0e"
+
+    def __init__(self, summarizer: Summarizer) -> None:
+        self.capture = Summarizer(
+            _offline_settings(summarizer.settings),
+            transport=_CaptureTransport(),
+            cache=None,
+            prices=summarizer.prices,
+        )
+        self._count = 0
+        self._template = self._make_template()
+
+    def request(self, item: BatchItem) -> Record:
+        """The request line for ``item``, or ``InputError`` saying why it cannot be sent."""
+        if "input_error" in item.extra:
+            raise InputError(item.extra["input_error"])
+        _refuse_chunked(item.text, self.capture.settings)
+        self._count += 1
+        fast = self._from_template(item.text) if self._template is not None else None
+        if fast is None or (self._count - 1) % self.VERIFY_EVERY == 0:
+            body = _capture(self.capture, item.text)
+            if fast is not None and fast != body:
+                logging.getLogger(__name__).warning("request template differs from the pipeline; not used")
+                self._template = None
+        else:
+            body = fast
+        return {"custom_id": item.id, "method": "POST", "url": BATCH_URL, "body": body}
+
+    def _make_template(self) -> dict[str, Any] | None:
+        body = _capture(self.capture, self._PLACEHOLDER)
+        in_strings = sum(
+            v.count(self._PLACEHOLDER) for m in body["messages"] for v in m.values() if isinstance(v, str)
+        )
+        return body if json.dumps(body).count(self._PLACEHOLDER) == in_strings == 1 else None
+
+    def _from_template(self, text: str) -> dict[str, Any] | None:
+        from summarizer.extract.prompts import fence
+        from summarizer.inputs.files import check_article
+        from summarizer.llm.budget import max_output_tokens
+
+        template = self._template
+        assert template is not None
+        check_article(text)  # what the pipeline refuses, refused alike
+        fenced = fence(text)
+        messages = [
+            {k: v.replace(self._PLACEHOLDER, fenced) if isinstance(v, str) else v for k, v in m.items()}
+            for m in template["messages"]
+        ]
+        body = {**template, "messages": messages}
+        cap = max_output_tokens(text, self.capture.settings.max_output_tokens)
+        for key in ("max_completion_tokens", "max_tokens"):
+            if key in body:
+                body[key] = cap
+        return body
+
+
+def _refuse_chunked(text: str, settings: Settings) -> None:
+    """A long article is summarized in several requests, one per chunk; a request line holds one.
+
+    Exporting only the first chunk would look fine until import, where the article's other
+    chunks have no answer: refuse it here, with the reason, instead.
+    """
+    from summarizer.extract.chunking import chunk_article
+    from summarizer.llm.catalogue import chunk_tokens_for
+
+    if not text.strip():
+        return  # the pipeline says why, as it does for a live call
+    chunks = len(chunk_article(text, chunk_tokens_for(text, settings)))
+    if chunks > 1:
+        raise InputError(
+            f"too long for one Batch API request (it is summarized in {chunks} chunks); "
+            "summarize it live with `summarizer batch`"
+        )
 
 
 def _capture(capture: Summarizer, text: str) -> dict[str, Any]:
@@ -153,91 +241,6 @@ def _capture(capture: Summarizer, text: str) -> dict[str, Any]:
     finally:
         _offline.reset(token)
     raise AssertionError("internal error: the pipeline returned without sending a request")
-
-
-# -- the input, by id ----------------------------------------------------------------------------
-
-
-_BOM = b"\xef\xbb\xbf"
-
-
-class ArticleIndex(Mapping[str, BatchItem]):
-    """The articles of a batch input by id, read when asked for: memory holds ids, not texts.
-
-    A folder keeps each id's path. A JSONL file is read once with ``read_items`` (so ids, and
-    lines it cannot use, are exactly what ``summarizer batch`` sees) while each line's byte
-    offset is noted; a lookup seeks to the line and reads that one article again. An unusable
-    line is kept whole: it has no text, only its ``input_error``. Where an id repeats, the first
-    occurrence wins, as in export.
-    """
-
-    def __init__(self, source: Path, where: dict[str, Path | int | BatchItem]) -> None:
-        self.source = source
-        self._where = where
-
-    @classmethod
-    def of(cls, source: Path) -> ArticleIndex:
-        if source.is_dir():
-            return cls(source, cls._index_folder(source))
-        if source.is_file():
-            return cls(source, cls._index_jsonl(source))
-        raise InputError(f"{source}: no such file or folder")
-
-    @staticmethod
-    def _index_folder(folder: Path) -> dict[str, Path | int | BatchItem]:
-        # The documented rule of read_items: id = path relative to the folder, without suffix.
-        paths = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in ARTICLE_SUFFIXES)
-        where: dict[str, Path | int | BatchItem] = {}
-        for path in paths:
-            where.setdefault(path.relative_to(folder).with_suffix("").as_posix(), path)
-        return where
-
-    @staticmethod
-    def _index_jsonl(path: Path) -> dict[str, Path | int | BatchItem]:
-        where: dict[str, Path | int | BatchItem] = {}
-        with path.open("rb") as handle:
-            # read_items gives one item per non-blank line, in order.
-            for item, offset in zip(read_items(path), _line_offsets(handle), strict=True):
-                if item.id not in where:
-                    where[item.id] = item if "input_error" in item.extra else offset
-        return where
-
-    def __getitem__(self, item_id: str) -> BatchItem:
-        place = self._where[item_id]
-        if isinstance(place, BatchItem):
-            return place
-        if isinstance(place, Path):
-            try:
-                text = decode_article(place.read_bytes(), str(place))
-            except InputError as exc:
-                return BatchItem(id=item_id, text="", extra={"input_error": str(exc)})
-            return BatchItem(id=item_id, text=text)
-        with self.source.open("rb") as handle:
-            handle.seek(place)
-            raw = handle.readline()
-        record = json.loads(raw.removeprefix(_BOM).decode("utf-8"))
-        if not isinstance(record, dict) or str(record.get("id")) != item_id:
-            raise InputError(f"{self.source} changed while it was being read (id {item_id!r} moved)")
-        extra = {k: v for k, v in record.items() if k not in ("id", "text")}
-        return BatchItem(id=item_id, text=record["text"], extra=extra)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._where)
-
-    def __len__(self) -> int:
-        return len(self._where)
-
-    def __contains__(self, item_id: object) -> bool:
-        return item_id in self._where
-
-
-def _line_offsets(handle: BinaryIO) -> Iterator[int]:
-    """The byte offset of each non-blank line (a leading byte-order mark counts as blank)."""
-    offset = 0
-    for number, raw in enumerate(handle, 1):
-        if (raw.removeprefix(_BOM) if number == 1 else raw).strip():
-            yield offset
-        offset += len(raw)
 
 
 # -- import --------------------------------------------------------------------------------------
@@ -288,20 +291,11 @@ def import_results(
     ``on_skipped`` instead. A line that is not a Batch API output line at all raises
     ``InputError`` naming ``origin`` and the line number.
     """
-    offline = Summarizer(
-        _offline_settings(
-            summarizer.settings,
-            max_reasks=0,
-            retry=replace(summarizer.settings.retry, max_retries=0),
-        ),
-        transport=_StoredAnswerTransport(),
-        cache=None,  # a cached summary is not the provider's answer; nor is this one worth keeping
-        prices=summarizer.prices,
-    )
+    offline = offline_importer(summarizer)
     for number, line in enumerate(output_lines, 1):
         if not line.strip():
             continue
-        entry = _output_entry(line, origin, number)
+        entry = output_entry(line, origin, number)
         custom_id: str = entry["custom_id"]
         if custom_id in skip:
             if on_skipped is not None:
@@ -315,10 +309,28 @@ def import_results(
                 InputError(f"{origin}:{number}: no article with id {custom_id!r} in the input"),
             )
             continue
-        yield _import_one(offline, item, entry)
+        yield import_entry(offline, item, entry)
 
 
-def _output_entry(line: str | bytes, origin: str, number: int) -> dict[str, Any]:
+def offline_importer(summarizer: Summarizer) -> Summarizer:
+    """A ``Summarizer`` that answers its one request with the stored answer of ``import_entry``.
+
+    ``summarizer``'s settings and prices, no re-asks, no transport retries, no cache (a cached
+    summary is not the provider's answer; nor is this one worth keeping).
+    """
+    return Summarizer(
+        _offline_settings(
+            summarizer.settings,
+            max_reasks=0,
+            retry=replace(summarizer.settings.retry, max_retries=0),
+        ),
+        transport=_StoredAnswerTransport(),
+        cache=None,
+        prices=summarizer.prices,
+    )
+
+
+def output_entry(line: str | bytes, origin: str, number: int) -> dict[str, Any]:
     """A Batch API output line, checked for the shape that import relies on."""
     where = f"{origin}:{number}"
     try:
@@ -341,11 +353,12 @@ def _output_entry(line: str | bytes, origin: str, number: int) -> dict[str, Any]
     return entry
 
 
-def _import_one(offline: Summarizer, item: BatchItem, entry: dict[str, Any]) -> Record:
+def import_entry(offline: Summarizer, item: BatchItem, entry: dict[str, Any]) -> Record:
+    """The record of one checked output line (``output_entry``), through ``offline_importer``."""
     try:
         if "input_error" in item.extra:
             raise InputError(item.extra["input_error"])
-        body = _answer_body(entry)
+        body = answer_body(entry)
         stored = _stored.set(_Stored(json.dumps(body, ensure_ascii=False).encode("utf-8")))
         quiet = _offline.set(True)
         try:
@@ -360,7 +373,7 @@ def _import_one(offline: Summarizer, item: BatchItem, entry: dict[str, Any]) -> 
     return success_record(item, summary)
 
 
-def _answer_body(entry: dict[str, Any]) -> dict[str, Any]:
+def answer_body(entry: dict[str, Any]) -> dict[str, Any]:
     """The chat completion the provider answered with, or a ``ProviderError`` naming its failure."""
     response = entry.get("response")
     error = entry.get("error")

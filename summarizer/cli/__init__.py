@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import typer
 
+from summarizer.cli.archive import archive_app
 from summarizer.cli.batch import batch_command, cache_app
 from summarizer.cli.batch_api import batch_export_command, batch_import_command
 from summarizer.cli.check import check_command, score_command
@@ -56,6 +57,7 @@ app.command("score")(score_command)
 app.command("batch")(batch_command)
 app.command("batch-export")(batch_export_command)
 app.command("batch-import")(batch_import_command)
+app.add_typer(archive_app, name="archive")
 app.add_typer(cache_app, name="cache")
 app.add_typer(slack_app, name="slack")
 

@@ -11,6 +11,7 @@ import typer
 
 if TYPE_CHECKING:
     from summarizer.config import Settings
+    from summarizer.llm.pricing import Price
     from summarizer.pipeline import Summarizer
 
 # Help panels: every command's options grouped the same way. Defaults are said in the help text,
@@ -272,18 +273,12 @@ def build_summarizer(
     pricing: Path | None = None,
     quiet: bool = False,
 ) -> Summarizer:
-    import os
-
     from summarizer.cache import SummaryCache
     from summarizer.cli.cassettes import cassette_option
     from summarizer.cli.running import warn
-    from summarizer.llm.pricing import DEFAULT_PRICES, load_prices
     from summarizer.pipeline import Summarizer
 
-    pricing = pricing or (
-        Path(os.environ["SUMMARIZER_PRICING"]) if os.environ.get("SUMMARIZER_PRICING") else None
-    )
-    prices = load_prices(pricing) if pricing else DEFAULT_PRICES
+    prices = price_table(pricing)
     settings, transport = cassette_option(settings, record, replay, replay_or_record)
     if settings.provider == "local" and settings.model_path is not None and replay is None:
         from summarizer.llm.local import BUNDLED_MODEL_FILE, BUNDLED_MODEL_NOTICE
@@ -304,3 +299,15 @@ def warn(message: str, *, quiet: bool) -> None:
     """A warning: one line on stderr, whatever the output format (stdout may be piped to jq)."""
     if not quiet:
         typer.echo(f"summarizer: warning: {' '.join(message.split())}", err=True)
+
+
+def price_table(pricing: Path | None = None) -> Mapping[str, Price]:
+    """The list prices: ``--pricing FILE``, else ``SUMMARIZER_PRICING``, laid over the defaults."""
+    import os
+
+    from summarizer.llm.pricing import DEFAULT_PRICES, load_prices
+
+    pricing = pricing or (
+        Path(os.environ["SUMMARIZER_PRICING"]) if os.environ.get("SUMMARIZER_PRICING") else None
+    )
+    return load_prices(pricing) if pricing else DEFAULT_PRICES

@@ -4,6 +4,10 @@ Prices are US dollars per million tokens (input, output), from OpenAI's pricing
 page; they change, so a newsroom can pass its own table (``--pricing FILE`` or
 ``SUMMARIZER_PRICING``): a JSON object ``{"model": {"input": 0.4, "output": 1.6}}``.
 A model with no price counts tokens and reports the cost as unknown (None).
+
+OpenAI's Batch API bills half the list price for both input and output tokens
+(``BATCH_API_DISCOUNT``); ``batch_prices`` turns a table into the one a Batch API
+run is billed at, so a user's own table is halved alike.
 """
 
 from __future__ import annotations
@@ -39,6 +43,20 @@ DEFAULT_PRICES: dict[str, Price] = {
     "gpt-5-nano": Price(0.05, 0.40),
     "o4-mini": Price(1.10, 4.40),
 }
+
+
+# The Batch API's price is half the synchronous one, input and output alike (OpenAI's pricing page).
+BATCH_API_DISCOUNT = 0.5
+
+
+def batch_prices(table: Mapping[str, Price] = DEFAULT_PRICES) -> dict[str, Price]:
+    """``table`` as the Batch API bills it: every price times ``BATCH_API_DISCOUNT``."""
+    return {
+        model: Price(
+            price.input_per_million * BATCH_API_DISCOUNT, price.output_per_million * BATCH_API_DISCOUNT
+        )
+        for model, price in table.items()
+    }
 
 
 def price_for(model: str, table: Mapping[str, Price] = DEFAULT_PRICES) -> Price | None:
