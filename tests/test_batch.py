@@ -231,12 +231,9 @@ def test_fake_server_holds_64_requests_at_once(reference_draft: dict[str, Any]) 
         return [a.status_code for a in answers]
 
     with FakeOpenAIServer(reference_draft, latency=0.5) as fake:
-        started = time.perf_counter()
         statuses = asyncio.run(hammer(fake.base_url))
-        elapsed = time.perf_counter() - started
         assert statuses == [200] * 64
-        assert fake.peak_in_flight == 64
-        assert elapsed < 2.5, elapsed  # all 64 waited out the latency together
+        assert fake.peak_in_flight == 64  # all 64 were held at once: none waited for another
 
 
 # --------------------------------------------------------------------------- inputs and outputs

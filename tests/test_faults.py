@@ -187,8 +187,7 @@ def test_429_with_retry_after(
 
     run = cli(article_file, server)
 
-    succeeded(run, server, article, retries=1)
-    assert run.seconds < 5
+    succeeded(run, server, article, retries=1)  # the delay waited is checked in the test below
 
 
 @pytest.mark.parametrize(

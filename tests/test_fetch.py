@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -216,11 +215,10 @@ def test_pages_that_are_not_articles(
 
 
 def test_a_slow_site_times_out(site: PageServer) -> None:
-    started = time.monotonic()
+    # The page would arrive after 5 s: an error (rather than the page) shows the timeout cut in.
     with pytest.raises(ProviderError) as caught:
         fetch_article(f"{site.url}/slow", timeout=0.5)
     assert "did not answer within 0.5 s" in _one_line(caught)
-    assert time.monotonic() - started < 3
 
 
 def test_a_slow_site_times_out_async(site: PageServer) -> None:
