@@ -275,7 +275,6 @@ def build_summarizer(
 ) -> Summarizer:
     from summarizer.cache import SummaryCache
     from summarizer.cli.cassettes import cassette_option
-    from summarizer.cli.running import warn
     from summarizer.pipeline import Summarizer
 
     prices = price_table(pricing)
@@ -290,7 +289,7 @@ def build_summarizer(
     return Summarizer(
         settings,
         transport=transport,
-        cache=SummaryCache(on_warning=warn) if use_cache else None,
+        cache=SummaryCache(on_warning=lambda line: warn(line, quiet=quiet)) if use_cache else None,
         prices=prices,
     )
 
@@ -298,7 +297,9 @@ def build_summarizer(
 def warn(message: str, *, quiet: bool) -> None:
     """A warning: one line on stderr, whatever the output format (stdout may be piped to jq)."""
     if not quiet:
-        typer.echo(f"summarizer: warning: {' '.join(message.split())}", err=True)
+        from summarizer.cli.running import warn as say  # the one place a warning is written (redacted)
+
+        say(message)
 
 
 def price_table(pricing: Path | None = None) -> Mapping[str, Price]:
