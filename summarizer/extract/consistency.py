@@ -15,7 +15,8 @@ re-ask in which the model is told exactly which word lacks support.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 from summarizer.extract.folding import fold_quote
 
@@ -59,10 +60,12 @@ _WORDS = {
     "ninety": 90,
     "dozen": 12,
 }
-_NUMBER = re.compile(
-    r"(?<![\w.,])(?P<digits>\d{1,3}(?:,\d{3})+|\d+)(?:\.(?P<fraction>\d+))?"
-    r"|\b(?P<word>" + "|".join(_WORDS) + r")\b",
-    re.IGNORECASE,
+_DIGIT = re.compile(r"\d")
+_DIGITS = re.compile(r"(?P<digits>\d{1,3}(?:,\d{3})+|\d+)(?:\.(?P<fraction>\d+))?")
+# The lookahead on the first letters lets the engine skip most positions before the
+# alternation of words is tried.
+_NUMBER_WORD = re.compile(
+    r"\b(?=[" + "".join(sorted({w[0] for w in _WORDS})) + r"])(?:" + "|".join(_WORDS) + r")\b", re.IGNORECASE
 )
 _SCALE = re.compile(r"[\s-]*(hundred|thousand|million|billion|trillion|bn|m)\b", re.IGNORECASE)
 _NEGATION = re.compile(
@@ -176,43 +179,129 @@ _COMMON = frozenset(
 )
 
 
+# What a text must contain for each regular expression to have anything to find: most
+# statements and quotes have no number word and no negation, and a set look-up is far cheaper
+# than an alternation of thirty words tried at every position.
+_NEGATION_WORDS = frozenset(
+    ["not", "no", "never", "none", "nobody", "nothing", "neither", "nor", "cannot", "nowhere", "without"]
+)
+_REFUSAL_STEMS = ("den", "refus", "fail", "reject", "declin", "lack", "absent", "unable", "rul")
+_NUMBER_WORDS = frozenset(_WORDS)
+_TOKEN = re.compile(r"[\w']+")
+_STEM = re.compile(r"(?<![\w'])[\w']{4}")
+_ACCENT = re.compile(r"[\u0300-\u036f]")
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """What the check needs of one text, read once: its numbers, its words, whether it negates."""
+
+    text: str
+    plain: str  # folded, case-insensitive, without accents
+    words: frozenset[str]  # plain words, possessive "'s" and trailing "'" removed
+    tokens: frozenset[str]  # plain words as written
+    numbers: dict[float, str]
+    stems: frozenset[str]  # the first four letters of its words of four letters or more
+
+    @property
+    def negates(self) -> bool:
+        if not (self.words & _NEGATION_WORDS or self.tokens & _NEGATION_WORDS or "n't" in self.plain):
+            return False
+        return bool(_NEGATION.search(_NOT_NEGATING.sub(" ", self.plain)))
+
+    @property
+    def refuses(self) -> bool:
+        """Negates, counting verbs of refusal ("denied", "failed") as negations."""
+        if self.negates:
+            return True
+        if not any(t.startswith(_REFUSAL_STEMS) for t in self.tokens):
+            return False
+        return bool(_NEGATIVE_VERBS.search(_NOT_NEGATING.sub(" ", self.plain)))
+
+
+def read(text: str) -> Reading:
+    plain = _plain(text)
+    tokens = frozenset(_TOKEN.findall(plain))
+    words = frozenset(t.removesuffix("'s").removesuffix("'") for t in tokens) if "'" in plain else tokens
+    # The first four characters of every token (a superset of the words' stems: enough to rule
+    # out a shared beginning, which is all ``stems`` is for).
+    stems = frozenset(_STEM.findall(plain))
+    return Reading(text, plain, words, tokens, _numbers(text, words), stems)
+
+
+class Reader:
+    """``read`` with a memory: a draft repeats its entities' names in claim after claim, and the
+    validator and the resolver ask about the same claims. One per article (``Article.memo``)."""
+
+    def __init__(self) -> None:
+        self._readings: dict[str, Reading] = {}
+
+    def __call__(self, text: str) -> Reading:
+        reading = self._readings.get(text)
+        if reading is None:
+            reading = self._readings[text] = read(text)
+        return reading
+
+
 def numbers(text: str) -> dict[float, str]:
     """The numbers ``text`` states, with their scale ("$95 billion" -> 95e9, "200,000" -> 2e5),
     each with the words that state it."""
+    return read(text).numbers
+
+
+def _numbers(text: str, words: frozenset[str] | None = None) -> dict[float, str]:
+    # _NUMBER, taken apart so that the engine skips plain text at C speed: its digits
+    # alternative opens with a look-behind and an alternation, tried at every position. Here a
+    # bare digit is searched for, the number read from there, and the character before it looked
+    # at by hand (a run of [\d,.] never starts a number inside itself, so skipping the whole run
+    # finds what _NUMBER finds). The words alternative runs only when the text has a number
+    # word (``words``: its plain words, when known). Matches in order of position, as _NUMBER.
+    matches: list[tuple[int, int, float, bool]] = []
+    at = 0
+    while (digit := _DIGIT.search(text, at)) is not None:
+        start = digit.start()
+        m = _DIGITS.match(text, start)
+        assert m is not None  # it opens with the digit just found
+        at = m.end()
+        if start and (text[start - 1].isalnum() or text[start - 1] in "_.,"):
+            continue
+        value = float(m.group("digits").replace(",", "") + "." + (m.group("fraction") or "0"))
+        matches.append((start, m.end(), value, False))
+    if words is None or not _NUMBER_WORDS.isdisjoint(words):
+        words_found = [
+            (m.start(), m.end(), float(_WORDS[m.group().lower()]), True) for m in _NUMBER_WORD.finditer(text)
+        ]
+        if words_found:
+            matches = sorted(matches + words_found)
     found: dict[float, str] = {}
-    for m in _NUMBER.finditer(text):
-        if m.group("word"):
-            value = float(_WORDS[m.group("word").lower()])
-        else:
-            value = float(m.group("digits").replace(",", "") + "." + (m.group("fraction") or "0"))
-        scale = _SCALE.match(text, m.end())
-        end = m.end()
-        if scale and not (scale.group(1).lower() == "m" and m.group("word")):
+    for start, end, value, is_word in matches:
+        scale = _SCALE.match(text, end)
+        if scale and not (scale.group(1).lower() == "m" and is_word):
             value *= _MAGNITUDE[scale.group(1).lower()]
             end = scale.end()
-        found.setdefault(value, text[m.start() : end])
+        found.setdefault(value, text[start:end])
     return found
 
 
 def negated(text: str, *, loose: bool = False) -> bool:
     """Whether ``text`` negates; ``loose`` also counts verbs of refusal ("denied", "failed")."""
-    plain = _NOT_NEGATING.sub(" ", fold_quote(text))
-    return bool(_NEGATION.search(plain) or (loose and _NEGATIVE_VERBS.search(plain)))
+    reading = read(text)
+    return reading.refuses if loose else reading.negates
 
 
 def _plain(text: str) -> str:
     # Folded, and without accents: names are compared word by word here, not quoted.
-    return re.sub(r"[\u0300-\u036f]", "", fold_quote(text))
+    folded = fold_quote(text)
+    return folded if folded.isascii() else _ACCENT.sub("", folded)
 
 
-def _words(text: str) -> set[str]:
-    return {w.removesuffix("'s").removesuffix("'") for w in re.findall(r"[\w']+", _plain(text))}
-
-
-def _related(word: str, known: set[str]) -> bool:
-    # "Russian" is backed by "Russia", "Kyrgyz" by "Kyrgyzstan", "Ukrainian" by "Ukraine".
+def _related(word: str, known: frozenset[str], stems: frozenset[str]) -> bool:
+    # "Russian" is backed by "Russia", "Kyrgyz" by "Kyrgyzstan", "Ukrainian" by "Ukraine": a
+    # shared beginning of four letters at least (``stems`` says whether any known word has one).
     if word in known:
         return True
+    if word[:4] not in stems:
+        return False
     for other in known:
         shared = len(_common_prefix(word, other))
         if shared >= 4 and shared >= min(len(word), len(other)) - 2:
@@ -229,21 +318,26 @@ def _common_prefix(a: str, b: str) -> str:
     return a[:n]
 
 
-def unsupported(statement: str, evidence: str, names: Iterable[str]) -> list[str]:
+def unsupported(
+    statement: str, evidence: str, names: Iterable[str], *, reader: Callable[[str], Reading] = read
+) -> list[str]:
     """What in ``statement`` its ``evidence`` (and the claim's ``names``) do not back up.
 
     Each item is a short phrase for the re-ask message; empty when the statement holds.
+    ``reader`` reads each text (a ``Reader`` remembers what it has read).
     """
     problems: list[str] = []
-    stated, quoted = numbers(statement), numbers(evidence)
-    missing = [text for value, text in stated.items() if value not in quoted]
+    said, quoted = reader(statement), reader(evidence)
+    missing = [text for value, text in said.numbers.items() if value not in quoted.numbers]
     if missing:
         problems.append("the quote does not say " + ", ".join(repr(t) for t in missing))
-    if negated(statement) and not negated(evidence):
+    if said.negates and not quoted.negates:
         problems.append("the statement negates but the quote does not")
-    elif negated(evidence) and not negated(statement, loose=True):
+    elif quoted.negates and not said.refuses:
         problems.append("the quote negates but the statement does not")
-    known = _words(evidence) | {w for name in names for w in _words(name)}
+    backing = [quoted, *(reader(name) for name in names)]
+    known = frozenset().union(*(r.words for r in backing))
+    stems = frozenset().union(*(r.stems for r in backing))
     unknown: list[str] = []
     for m in _NAME.finditer(statement):
         token = m.group()
@@ -252,7 +346,7 @@ def unsupported(statement: str, evidence: str, names: Iterable[str]) -> list[str
         word = _plain(token).removesuffix("'s").removesuffix("'")
         if word in _COMMON:
             continue
-        if not _related(word, known) and token not in unknown:
+        if not _related(word, known, stems) and token not in unknown:
             unknown.append(token)
     if unknown:
         problems.append(

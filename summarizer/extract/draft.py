@@ -21,7 +21,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationInfo, field_validator, model_validator
 
-from summarizer.extract.consistency import unsupported
+from summarizer.extract.consistency import Reader, unsupported
 from summarizer.extract.grounding import Article
 from summarizer.schema import Attribution, EntityType, SourceKind
 
@@ -197,7 +197,15 @@ def find_problems(draft: DraftSummary, article: Article) -> list[Problem]:
 
 def claim_problem(i: int, claim: DraftClaim, article: Article, names: list[str]) -> Problem | None:
     """What is wrong with claim ``i``'s evidence: a quote not in the article, or a statement
-    its quote does not back up. None when the claim holds."""
+    its quote does not back up. None when the claim holds.
+
+    Judged once per article: the validator and the resolver both ask (memoised on ``article``).
+    """
+    key = ("claim_problem", i, claim.statement, claim.quote, tuple(names))
+    return article.memo(key, lambda: _claim_problem(i, claim, article, names))
+
+
+def _claim_problem(i: int, claim: DraftClaim, article: Article, names: list[str]) -> Problem | None:
     grounding = article.ground(claim.quote)
     if grounding.evidence is None:
         why = f" ({grounding.refusal})" if grounding.refusal else ""
@@ -212,7 +220,8 @@ def claim_problem(i: int, claim: DraftClaim, article: Article, names: list[str])
                 "something other than your statement, fix the statement too, not just the quote."
             )
         return Problem(ProblemKind.UNGROUNDED_QUOTE, f"claims[{i}].quote", message, grounding.refusal)
-    reasons = unsupported(claim.statement, grounding.quoted, names)
+    reader = article.memo("consistency.reader", Reader)
+    reasons = unsupported(claim.statement, grounding.quoted, names, reader=reader)
     if not reasons:
         return None
     return Problem(

@@ -20,7 +20,9 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from summarizer.extract.folding import Folded, fold, fold_quote, fold_text
 from summarizer.schema import Evidence, Span
@@ -45,6 +47,7 @@ _UNIT_FOLLOWS = re.compile(r"\s?-?[^\W\d_]")
 _TRAILING = ".,;:!?"
 _ELLIPSIS = re.compile(r"\s*(?:[\[(]\s*(?:…|\.(?:\s?\.){2,})\s*[\])]|…|\.(?:\s?\.){2,})\s*")
 _INSERTION = re.compile(r"\s*\[[^\[\]]{1,60}\]\s*")
+_T = TypeVar("_T")
 _GLUED_BRACKET = re.compile(r"(?<=\w)\[([^\[\]\s]{1,3})\]|\[([^\[\]\s]{1,3})\](?=\w)")
 _NEGATION = re.compile(
     r"\b(?:not|no|never|none|nobody|nothing|neither|nor|without|cannot|nowhere)\b|n't\b", re.IGNORECASE
@@ -54,7 +57,10 @@ _BACKSLASH = {'\\"': '"', "\\'": "'", "\\n": " ", "\\t": " ", "\\/": "/", "\\\\"
 
 def _is_word_char(ch: str) -> bool:
     # Combining marks count as part of a word: "Nicola" is not a mention inside "Nicolás".
-    return ch.isalnum() or ch == "_" or unicodedata.category(ch).startswith("M")
+    # (No ASCII character is a mark: the Unicode look-up is for the others only.)
+    if ch.isalnum() or ch == "_":
+        return True
+    return not ch.isascii() and unicodedata.category(ch).startswith("M")
 
 
 def _joined(left: str, right: str) -> bool:
@@ -116,7 +122,7 @@ class Article:
     _names: Folded = field(init=False, repr=False, compare=False)
     _quotes: Folded = field(init=False, repr=False, compare=False)
     _mentions: dict[str, tuple[Span, ...]] = field(init=False, repr=False, compare=False)
-    _cache: dict[str, object] = field(init=False, repr=False, compare=False)
+    _cache: dict[Hashable, Any] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         names = fold_text(self.text, casefold=False)
@@ -130,6 +136,15 @@ class Article:
         object.__setattr__(self, "_quotes", quotes)
         object.__setattr__(self, "_mentions", {})
         object.__setattr__(self, "_cache", {})
+
+    def memo(self, key: Hashable, compute: Callable[[], _T]) -> _T:
+        """What ``compute`` gives, computed once per article and ``key``: the validator and the
+        resolver ask the same questions of the same draft, and re-asks repeat most of them."""
+        try:
+            return self._cache[key]
+        except KeyError:
+            value = self._cache[key] = compute()
+            return value
 
     # -- spans ------------------------------------------------------------------------
 
