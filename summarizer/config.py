@@ -62,6 +62,9 @@ class Settings:
     max_tokens_total: int | None = None
     # Seconds for the whole article, every attempt and retry included.
     time_budget: float = 300.0
+    # Most requests open to the provider at once, over every call of one Summarizer (None: no
+    # limit). A slot is held while a request is out, not while its answer is checked.
+    max_in_flight: int | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **options: Any) -> Settings:

@@ -19,6 +19,7 @@ import httpx
 
 from summarizer.config import DEFAULT_MODEL, Settings
 from summarizer.errors import ConfigError
+from summarizer.llm.in_flight import InFlightLimit
 from summarizer.llm.network import AiohttpTransport, sync_network_transport
 from summarizer.llm.transport import AsyncRetryTransport, RetryTransport
 
@@ -174,6 +175,8 @@ class Clients:
             weakref.WeakKeyDictionary()
         )
         self._structured: dict[type[BaseModel] | None, StructuredCall] = {}
+        # One limit for every call of this Summarizer, whichever response model it asks for.
+        self.in_flight = InFlightLimit(settings.max_in_flight)
 
     def prepare(self) -> None:
         """Import the SDK and prepare the structured call now, not inside the first article's call."""
@@ -188,7 +191,7 @@ class Clients:
             if call is None:
                 from summarizer.llm.structured import StructuredCall
 
-                call = self._structured[model] = StructuredCall(_mode(self.settings), model)
+                call = self._structured[model] = StructuredCall(_mode(self.settings), model, self.in_flight)
             return call
 
     def sync(self) -> openai.OpenAI:

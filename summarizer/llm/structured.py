@@ -19,6 +19,7 @@ import functools
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from summarizer.llm.in_flight import NO_LIMIT, InFlightLimit
 from summarizer.llm.ledger import current_ledger
 from summarizer.schema import Usage
 
@@ -45,12 +46,15 @@ class StructuredCall:
     """A call for one response model and mode: the request prepared once, each answer parsed by
     instructor. One per model: the complete draft, and the targeted repair of failing claims."""
 
-    def __init__(self, mode: instructor.Mode, model: type[BaseModel] | None = None) -> None:
+    def __init__(
+        self, mode: instructor.Mode, model: type[BaseModel] | None = None, limit: InFlightLimit = NO_LIMIT
+    ) -> None:
         from instructor.v2.core.providers import Provider
         from instructor.v2.core.registry import mode_registry
         from instructor.v2.core.response_model import prepare_response_model
 
         self.mode = mode
+        self.limit = limit  # held while a request is out, not while its answer is checked
         self.provider = Provider.OPENAI
         self.handlers = mode_registry.get_handlers(self.provider, mode)
         # prepare_response_model also refuses a model with async validators: checked here, once.
@@ -79,7 +83,8 @@ class StructuredCall:
         from instructor.v2.core.retry import retry_sync_v2
 
         def create_and_book(**request: Any) -> Any:
-            completion = create(**request)
+            with self.limit.sync_slot():
+                completion = create(**request)
             _book(completion)
             return completion
 
@@ -99,7 +104,8 @@ class StructuredCall:
         from instructor.v2.core.retry import retry_async_v2
 
         async def create_and_book(**request: Any) -> Any:
-            completion = await create(**request)
+            async with self.limit.slot():
+                completion = await create(**request)
             _book(completion)
             return completion
 
