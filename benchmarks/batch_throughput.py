@@ -12,7 +12,11 @@ another against one server:
   request body (prompt, tool, tool_choice), the answer left unparsed;
 - **instructor by hand**: what a user writes in twenty lines: ``instructor.from_openai``,
   ``response_model=DraftSummary``, gather + semaphore (no grounding, no resolve);
-- **our library**: ``Summarizer.asummarize`` under gather + semaphore (grounded, resolved);
+- **our library**: ``Summarizer(max_in_flight=C).asummarize`` over every article at once (gather,
+  no semaphore of the caller's): the limit holds a slot while a request is out, not while its
+  answer is checked (grounded, resolved);
+- **our library, caller's semaphore**: ``Summarizer.asummarize`` under gather + semaphore, as
+  instructor by hand is used (shown for comparison: here a wave's checks hold every slot);
 - **our CLI**: ``summarizer batch FOLDER -o OUT.jsonl --concurrency C`` in a subprocess, default
   (fresh) cache on; both end to end (interpreter start and imports included) and the run alone
   (the time its own report gives).
@@ -156,14 +160,14 @@ class Batch:
 
     def __init__(
         self,
-        concurrency: int,
+        concurrency: int | None,  # None: every text at once (the callee bounds itself)
         one: Callable[[str], Awaitable[Any]],
         aclose: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.concurrency, self.one, self._aclose = concurrency, one, aclose
 
     async def __call__(self, texts: list[str]) -> int:
-        gate = asyncio.Semaphore(self.concurrency)
+        gate = asyncio.Semaphore(self.concurrency or len(texts) or 1)
 
         async def guarded(text: str) -> Any:
             async with gate:
@@ -221,15 +225,27 @@ def instructor_by_hand(base_url: str, concurrency: int) -> Batch:
     return Batch(concurrency, one, sdk.close)
 
 
-def library(base_url: str, concurrency: int) -> Batch:
+def _summarizer(base_url: str, max_in_flight: int | None) -> Any:
     from dataclasses import replace
 
     from summarizer.config import Settings
     from summarizer.pipeline import Summarizer
 
-    settings = Settings(base_url=base_url, api_key="bench")
+    settings = Settings(base_url=base_url, api_key="bench", max_in_flight=max_in_flight)
     settings = replace(settings, retry=replace(settings.retry, max_retries=MAX_RETRIES))
-    summarizer = Summarizer(settings, cache=None)
+    return Summarizer(settings, cache=None)
+
+
+def library(base_url: str, concurrency: int) -> Batch:
+    """Our library as documented for many articles: ``max_in_flight=C`` bounds the requests out,
+    and every article is started at once (gather, no semaphore of the caller's)."""
+    summarizer = _summarizer(base_url, concurrency)
+    return Batch(None, summarizer.asummarize)
+
+
+def library_semaphore(base_url: str, concurrency: int) -> Batch:
+    """Our library used like instructor by hand: the caller's semaphore around whole articles."""
+    summarizer = _summarizer(base_url, None)
     return Batch(concurrency, summarizer.asummarize)
 
 
@@ -237,6 +253,7 @@ IN_PROCESS: dict[str, Callable[[str, int], Batch]] = {
     "raw openai SDK": raw_sdk,
     "instructor by hand": instructor_by_hand,
     "our library": library,
+    "our library, caller's semaphore": library_semaphore,
 }
 CLI = "`summarizer batch`"
 
