@@ -202,12 +202,7 @@ class Reading:
     tokens: frozenset[str]  # plain words as written
     numbers: dict[float, str]
     stems: frozenset[str]  # the first four letters of its words of four letters or more
-
-    @property
-    def negates(self) -> bool:
-        if not (self.words & _NEGATION_WORDS or self.tokens & _NEGATION_WORDS or "n't" in self.plain):
-            return False
-        return bool(_NEGATION.search(_NOT_NEGATING.sub(" ", self.plain)))
+    negates: bool
 
     @property
     def refuses(self) -> bool:
@@ -226,7 +221,11 @@ def read(text: str) -> Reading:
     # The first four characters of every token (a superset of the words' stems: enough to rule
     # out a shared beginning, which is all ``stems`` is for).
     stems = frozenset(_STEM.findall(plain))
-    return Reading(text, plain, words, tokens, _numbers(text, words), stems)
+    may_negate = (
+        not (_NEGATION_WORDS.isdisjoint(words) and _NEGATION_WORDS.isdisjoint(tokens)) or "n't" in plain
+    )
+    negates = may_negate and bool(_NEGATION.search(_NOT_NEGATING.sub(" ", plain)))
+    return Reading(text, plain, words, tokens, _numbers(text, words), stems, negates)
 
 
 class Reader:
@@ -249,13 +248,13 @@ def numbers(text: str) -> dict[float, str]:
     return read(text).numbers
 
 
-def _numbers(text: str, words: frozenset[str] | None = None) -> dict[float, str]:
-    # _NUMBER, taken apart so that the engine skips plain text at C speed: its digits
-    # alternative opens with a look-behind and an alternation, tried at every position. Here a
-    # bare digit is searched for, the number read from there, and the character before it looked
+def _numbers(text: str, words: frozenset[str]) -> dict[float, str]:
+    # Issue 13's one _NUMBER pattern (tests/consistency_reference.py), taken apart so that the
+    # engine skips plain text at C speed: its digits alternative opens with a look-behind and an
+    # alternation, tried at every position. Here a bare digit is searched for, the number read from there, and the character before it looked
     # at by hand (a run of [\d,.] never starts a number inside itself, so skipping the whole run
-    # finds what _NUMBER finds). The words alternative runs only when the text has a number
-    # word (``words``: its plain words, when known). Matches in order of position, as _NUMBER.
+    # finds what _NUMBER found). The words alternative runs only when the text has a number
+    # word among its plain ``words``. Matches in order of position, as _NUMBER gave them.
     matches: list[tuple[int, int, float, bool]] = []
     at = 0
     while (digit := _DIGIT.search(text, at)) is not None:
@@ -267,7 +266,7 @@ def _numbers(text: str, words: frozenset[str] | None = None) -> dict[float, str]
             continue
         value = float(m.group("digits").replace(",", "") + "." + (m.group("fraction") or "0"))
         matches.append((start, m.end(), value, False))
-    if words is None or not _NUMBER_WORDS.isdisjoint(words):
+    if not _NUMBER_WORDS.isdisjoint(words):
         words_found = [
             (m.start(), m.end(), float(_WORDS[m.group().lower()]), True) for m in _NUMBER_WORD.finditer(text)
         ]

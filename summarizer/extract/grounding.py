@@ -27,6 +27,8 @@ from typing import Any, TypeVar
 from summarizer.extract.folding import Folded, fold, fold_quote, fold_text
 from summarizer.schema import Evidence, Span
 
+_T = TypeVar("_T")
+
 __all__ = ["Article", "Grounding", "fold", "fold_quote", "mention_spans"]
 
 # Longest stretch of article text an ellipsis may stand for, in characters.
@@ -47,7 +49,6 @@ _UNIT_FOLLOWS = re.compile(r"\s?-?[^\W\d_]")
 _TRAILING = ".,;:!?"
 _ELLIPSIS = re.compile(r"\s*(?:[\[(]\s*(?:…|\.(?:\s?\.){2,})\s*[\])]|…|\.(?:\s?\.){2,})\s*")
 _INSERTION = re.compile(r"\s*\[[^\[\]]{1,60}\]\s*")
-_T = TypeVar("_T")
 _GLUED_BRACKET = re.compile(r"(?<=\w)\[([^\[\]\s]{1,3})\]|\[([^\[\]\s]{1,3})\](?=\w)")
 _NEGATION = re.compile(
     r"\b(?:not|no|never|none|nobody|nothing|neither|nor|without|cannot|nowhere)\b|n't\b", re.IGNORECASE
@@ -179,13 +180,7 @@ class Article:
         quote = quote.strip()
         if not quote:
             return Grounding(None, refusal="the quote is empty")
-        key = "ground:" + quote
-        cached = self._cache.get(key)
-        if isinstance(cached, Grounding):
-            return cached
-        grounding = self._ground(quote)
-        self._cache[key] = grounding
-        return grounding
+        return self.memo(("ground", quote), lambda: self._ground(quote))
 
     def _ground(self, quote: str) -> Grounding:
         refusal = ""
