@@ -17,7 +17,7 @@ from pathlib import Path
 
 import consistency_reference as reference
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from summarizer.extract import consistency
@@ -141,6 +141,7 @@ TEXT = st.lists(st.one_of(WORDS, st.text(max_size=6)), max_size=14).map(" ".join
 
 
 @settings(max_examples=400, deadline=None)
+@example(statement="", evidence="ÑO", names=[])  # found by this test: an accent is not dropped for negations
 @given(statement=TEXT, evidence=TEXT, names=st.lists(TEXT, max_size=3))
 def test_generated_text(statement: str, evidence: str, names: list[str]) -> None:
     _same(statement, evidence, names)

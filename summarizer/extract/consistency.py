@@ -180,8 +180,8 @@ _COMMON = frozenset(
 
 
 # What a text must contain for each regular expression to have anything to find: most
-# statements and quotes have no number word and no negation, and a set look-up is far cheaper
-# than an alternation of thirty words tried at every position.
+# statements and quotes have no number word and no negation, and a few substring searches are
+# far cheaper than an alternation of thirty words tried at every position.
 _NEGATION_WORDS = frozenset(
     ["not", "no", "never", "none", "nobody", "nothing", "neither", "nor", "cannot", "nowhere", "without"]
 )
@@ -197,9 +197,9 @@ class Reading:
     """What the check needs of one text, read once: its numbers, its words, whether it negates."""
 
     text: str
+    folded: str  # fold_quote(text): negations are looked for here ("ÑO" is not "no")
     plain: str  # folded, case-insensitive, without accents
     words: frozenset[str]  # plain words, possessive "'s" and trailing "'" removed
-    tokens: frozenset[str]  # plain words as written
     numbers: dict[float, str]
     stems: frozenset[str]  # the first four letters of its words of four letters or more
     negates: bool
@@ -209,23 +209,26 @@ class Reading:
         """Negates, counting verbs of refusal ("denied", "failed") as negations."""
         if self.negates:
             return True
-        if not any(t.startswith(_REFUSAL_STEMS) for t in self.tokens):
+        if not any(stem in self.folded for stem in _REFUSAL_STEMS):
             return False
-        return bool(_NEGATIVE_VERBS.search(_NOT_NEGATING.sub(" ", self.plain)))
+        return bool(_NEGATIVE_VERBS.search(_NOT_NEGATING.sub(" ", self.folded)))
 
 
 def read(text: str) -> Reading:
-    plain = _plain(text)
+    folded = fold_quote(text)
+    plain = folded if folded.isascii() else _ACCENT.sub("", folded)
     tokens = frozenset(_TOKEN.findall(plain))
     words = frozenset(t.removesuffix("'s").removesuffix("'") for t in tokens) if "'" in plain else tokens
     # The first four characters of every token (a superset of the words' stems: enough to rule
     # out a shared beginning, which is all ``stems`` is for).
     stems = frozenset(_STEM.findall(plain))
-    may_negate = (
-        not (_NEGATION_WORDS.isdisjoint(words) and _NEGATION_WORDS.isdisjoint(tokens)) or "n't" in plain
-    )
-    negates = may_negate and bool(_NEGATION.search(_NOT_NEGATING.sub(" ", plain)))
-    return Reading(text, plain, words, tokens, _numbers(text, words), stems, negates)
+    # Each pattern runs only on a text that holds one of its words as a substring of the form
+    # it is searched in: never a match missed, and most texts skip the pattern.
+    may_negate = "n't" in folded or any(word in folded for word in _NEGATION_WORDS)
+    negates = may_negate and bool(_NEGATION.search(_NOT_NEGATING.sub(" ", folded)))
+    lowered = text.casefold()  # what IGNORECASE compares ("ſix" is "six")
+    number_word = any(word in lowered for word in _NUMBER_WORDS)
+    return Reading(text, folded, plain, words, _numbers(text, number_word), stems, negates)
 
 
 class Reader:
@@ -248,13 +251,13 @@ def numbers(text: str) -> dict[float, str]:
     return read(text).numbers
 
 
-def _numbers(text: str, words: frozenset[str]) -> dict[float, str]:
+def _numbers(text: str, number_word: bool) -> dict[float, str]:
     # Issue 13's one _NUMBER pattern (tests/consistency_reference.py), taken apart so that the
     # engine skips plain text at C speed: its digits alternative opens with a look-behind and an
     # alternation, tried at every position. Here a bare digit is searched for, the number read from there, and the character before it looked
     # at by hand (a run of [\d,.] never starts a number inside itself, so skipping the whole run
-    # finds what _NUMBER found). The words alternative runs only when the text has a number
-    # word among its plain ``words``. Matches in order of position, as _NUMBER gave them.
+    # finds what _NUMBER found). The words alternative runs only when the text holds a number
+    # word (``number_word``). Matches in order of position, as _NUMBER gave them.
     matches: list[tuple[int, int, float, bool]] = []
     at = 0
     while (digit := _DIGIT.search(text, at)) is not None:
@@ -266,7 +269,7 @@ def _numbers(text: str, words: frozenset[str]) -> dict[float, str]:
             continue
         value = float(m.group("digits").replace(",", "") + "." + (m.group("fraction") or "0"))
         matches.append((start, m.end(), value, False))
-    if not _NUMBER_WORDS.isdisjoint(words):
+    if number_word:
         words_found = [
             (m.start(), m.end(), float(_WORDS[m.group().lower()]), True) for m in _NUMBER_WORD.finditer(text)
         ]
