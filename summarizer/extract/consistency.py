@@ -14,6 +14,7 @@ re-ask in which the model is told exactly which word lacks support.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -188,21 +189,39 @@ _NEGATION_WORDS = frozenset(
 _REFUSAL_STEMS = ("den", "refus", "fail", "reject", "declin", "lack", "absent", "unable", "rul")
 _NUMBER_WORDS = frozenset(_WORDS)
 _TOKEN = re.compile(r"[\w']+")
-_STEM = re.compile(r"(?<![\w'])[\w']{4}")
 _ACCENT = re.compile(r"[\u0300-\u036f]")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Reading:
-    """What the check needs of one text, read once: its numbers, its words, whether it negates."""
+    """What the check needs of one text, read once: its words, and (asked of statements and
+    quotes only, so read when first asked) its numbers and whether it negates."""
 
     text: str
     folded: str  # fold_quote(text): negations are looked for here ("ÑO" is not "no")
     plain: str  # folded, case-insensitive, without accents
     words: frozenset[str]  # plain words, possessive "'s" and trailing "'" removed
-    numbers: dict[float, str]
-    stems: frozenset[str]  # the first four letters of its words of four letters or more
-    negates: bool
+    tokens: frozenset[str]  # the runs of word characters and apostrophes ``words`` come from
+
+    @functools.cached_property
+    def stems(self) -> frozenset[str]:
+        """The first four characters of every token (a superset of the words' stems: enough to
+        rule out a shared beginning, which is all it is for)."""
+        return frozenset(t[:4] for t in self.tokens if len(t) >= 4)
+
+    @functools.cached_property
+    def numbers(self) -> dict[float, str]:
+        lowered = self.text.casefold()  # what IGNORECASE compares ("ſix" is "six")
+        return _numbers(self.text, any(word in lowered for word in _NUMBER_WORDS))
+
+    @functools.cached_property
+    def negates(self) -> bool:
+        # The pattern runs only on a text that holds one of its words as a substring of the
+        # form it is searched in: never a match missed, and most texts skip the pattern.
+        folded = self.folded
+        if "n't" not in folded and not any(word in folded for word in _NEGATION_WORDS):
+            return False
+        return bool(_NEGATION.search(_NOT_NEGATING.sub(" ", folded)))
 
     @property
     def refuses(self) -> bool:
@@ -219,16 +238,7 @@ def read(text: str) -> Reading:
     plain = folded if folded.isascii() else _ACCENT.sub("", folded)
     tokens = frozenset(_TOKEN.findall(plain))
     words = frozenset(t.removesuffix("'s").removesuffix("'") for t in tokens) if "'" in plain else tokens
-    # The first four characters of every token (a superset of the words' stems: enough to rule
-    # out a shared beginning, which is all ``stems`` is for).
-    stems = frozenset(_STEM.findall(plain))
-    # Each pattern runs only on a text that holds one of its words as a substring of the form
-    # it is searched in: never a match missed, and most texts skip the pattern.
-    may_negate = "n't" in folded or any(word in folded for word in _NEGATION_WORDS)
-    negates = may_negate and bool(_NEGATION.search(_NOT_NEGATING.sub(" ", folded)))
-    lowered = text.casefold()  # what IGNORECASE compares ("ſix" is "six")
-    number_word = any(word in lowered for word in _NUMBER_WORDS)
-    return Reading(text, folded, plain, words, _numbers(text, number_word), stems, negates)
+    return Reading(text, folded, plain, words, tokens)
 
 
 class Reader:
@@ -291,10 +301,16 @@ def negated(text: str, *, loose: bool = False) -> bool:
     return reading.refuses if loose else reading.negates
 
 
-def _plain(text: str) -> str:
-    # Folded, and without accents: names are compared word by word here, not quoted.
-    folded = fold_quote(text)
-    return folded if folded.isascii() else _ACCENT.sub("", folded)
+def _plain_word(token: str) -> str:
+    """A word of a statement as ``Reading.words`` has it: folded, without accents, possessive
+    "'s" and trailing "'" removed."""
+    if token.isascii() and "''" not in token and "_" not in token:
+        # What folding does to a word of ASCII letters and single apostrophes: lower case, and
+        # an apostrophe that ends it dropped (one inside it is kept). No table, no pattern.
+        return token.lower().removesuffix("'").removesuffix("'s")
+    folded = fold_quote(token)
+    plain = folded if folded.isascii() else _ACCENT.sub("", folded)
+    return plain.removesuffix("'s").removesuffix("'")
 
 
 def _related(word: str, known: frozenset[str], stems: frozenset[str]) -> bool:
@@ -339,15 +355,17 @@ def unsupported(
         problems.append("the quote negates but the statement does not")
     backing = [quoted, *(reader(name) for name in names)]
     known = frozenset().union(*(r.words for r in backing))
-    stems = frozenset().union(*(r.stems for r in backing))
+    stems: frozenset[str] | None = None  # needed only for a word that is not known as it is
     unknown: list[str] = []
     for m in _NAME.finditer(statement):
         token = m.group()
         if not token[0].isupper():
             continue
-        word = _plain(token).removesuffix("'s").removesuffix("'")
-        if word in _COMMON:
+        word = _plain_word(token)
+        if word in _COMMON or word in known:
             continue
+        if stems is None:
+            stems = frozenset().union(*(r.stems for r in backing))
         if not _related(word, known, stems) and token not in unknown:
             unknown.append(token)
     if unknown:
