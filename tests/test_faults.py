@@ -387,7 +387,8 @@ def test_json_object_without_choices_is_one_line(article_file: Path, fault_serve
 
     run = cli(article_file, server)
 
-    one_line_error(run, 4, "not a well-formed chat completion")
+    # The parser's own finding ("no choices"), not an IndexError from building a re-ask of it.
+    one_line_error(run, 4, "not with a chat completion (no choices): check --base-url")
 
 
 # Regression: these once crashed in reask_messages (AttributeError, exit 70).
@@ -452,7 +453,7 @@ def test_empty_choices_is_one_line_not_internal(article_file: Path, fault_server
 
     run = cli(article_file, server)
 
-    one_line_error(run, 4, "not a well-formed chat completion")
+    one_line_error(run, 4, "not with a chat completion (no choices): check --base-url")
 
 
 def test_text_instead_of_a_tool_call_is_reasked(

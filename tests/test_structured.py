@@ -24,7 +24,7 @@ from summarizer.extract.draft import grounding_against
 from summarizer.extract.grounding import Article
 from summarizer.extract.prompts import load_prompts
 from summarizer.llm.structured import StructuredCall, response_model
-from summarizer.testing import ScriptedLLM, tool_call_completion
+from summarizer.testing import Reply, ScriptedLLM, tool_call_completion
 
 
 def json_completion(draft: dict[str, Any]) -> dict[str, Any]:
@@ -88,6 +88,105 @@ def test_a_failed_draft_raises_what_the_patched_client_raises(
         )
     assert raised.value.last_completion is not None
     assert "Yanukovich" in str(raised.value.__cause__)
+
+
+def _cut_off(draft: dict[str, Any]) -> dict[str, Any]:
+    completion = tool_call_completion(json.dumps(draft)[:200])
+    completion["choices"][0]["finish_reason"] = "length"
+    return completion
+
+
+# What can come back instead of a draft that holds. Each is sent to instructor's patched client
+# (max_retries=0, the reference) and to ours; what is raised must be the same.
+FAILURES: dict[str, Callable[[dict[str, Any]], Reply | dict[str, Any]]] = {
+    "a draft that fails grounding": lambda d: tool_call_completion(d),
+    "arguments that are not JSON": lambda d: tool_call_completion('{"headline": "Khamenei'),
+    "arguments of the wrong shape": lambda d: tool_call_completion({"headline": 3}),
+    "no tool call at all": lambda d: json_completion(d),
+    "an answer cut off at its limit": _cut_off,
+    "an empty choice list": lambda d: {**tool_call_completion(d), "choices": []},
+    "HTTP 401": lambda d: Reply({"error": {"message": "bad key"}}, status=401),
+    "HTTP 400": lambda d: Reply({"error": {"message": "context too long"}}, status=400),
+    "an HTML page with status 200": lambda d: Reply(
+        b"<html>login</html>", headers={"content-type": "text/html"}
+    ),
+}
+
+
+def _raised(run: Callable[[], Any]) -> BaseException:
+    with pytest.raises(Exception) as raised:
+        run()
+    return raised.value
+
+
+def _shape(exc: BaseException) -> tuple[Any, ...]:
+    """What our error handling reads of an exception (provider_errors, pipeline.failed)."""
+    cause = exc.__cause__
+    completion = getattr(exc, "last_completion", None)
+    return (
+        type(exc),
+        type(cause),
+        str(cause) if cause is not None else str(exc),
+        # instructor's loop also writes its running total into the completion's usage (zeroed
+        # token details where the answer had none): the counts are what is read here.
+        completion.model_dump(exclude={"usage"}) if hasattr(completion, "model_dump") else completion,
+        (completion.usage.prompt_tokens, completion.usage.completion_tokens)
+        if hasattr(completion, "usage")
+        else None,
+    )
+
+
+@pytest.mark.parametrize("failure", list(FAILURES))
+def test_a_failure_raises_what_the_patched_client_raises(
+    failure: str, article: str, misquoted_draft: dict[str, Any]
+) -> None:
+    import asyncio
+
+    reply = FAILURES[failure](misquoted_draft)
+    kwargs = {"model": "m", "messages": load_prompts(None).render(article), "max_tokens": 100}
+
+    def sdk(transport: ScriptedLLM) -> openai.OpenAI:
+        return openai.OpenAI(api_key="x", http_client=httpx.Client(transport=transport), max_retries=0)
+
+    def patched() -> Any:
+        client = instructor.from_openai(sdk(ScriptedLLM([reply])), mode=instructor.Mode.TOOLS)
+        with grounding_against(Article(article)):
+            return client.chat.completions.create(response_model=response_model(), max_retries=0, **kwargs)
+
+    def ours() -> Any:
+        with grounding_against(Article(article)):
+            return StructuredCall(instructor.Mode.TOOLS).call(
+                sdk(ScriptedLLM([reply])).chat.completions.create, kwargs
+            )
+
+    def ours_async() -> Any:
+        async def main() -> Any:
+            client = openai.AsyncOpenAI(
+                api_key="x", http_client=httpx.AsyncClient(transport=ScriptedLLM([reply])), max_retries=0
+            )
+            with grounding_against(Article(article)):
+                return await StructuredCall(instructor.Mode.TOOLS).acall(
+                    client.chat.completions.create, kwargs
+                )
+
+        return asyncio.run(main())
+
+    expected = _shape(_raised(patched))
+    if failure == "an empty choice list":
+        # instructor's loop, after its parser's error, builds a re-ask from choices[0] even with
+        # no try left, and that IndexError becomes the cause. We make no re-ask of instructor's:
+        # the parser's own error stays the cause (and provider_errors says "no choices").
+        from instructor.v2.core.errors import ResponseParsingError
+
+        assert expected[1] is IndexError
+        expected = (
+            expected[0],
+            ResponseParsingError,
+            "No choices in OpenAI response (mode: tool_call)",
+            *expected[3:],
+        )
+    assert _shape(_raised(ours)) == expected
+    assert _shape(_raised(ours_async)) == expected
 
 
 def test_usage_is_booked_once_per_answer(

@@ -2,12 +2,14 @@
 
 instructor's patched ``create`` redoes, on every call, what depends only on the response model
 and the mode: it walks the model for async validators (seven times per call), normalises the
-model (``prepare_response_model``) and rebuilds the tool or JSON-schema request around it. For
-a batch that is milliseconds of CPU per article spent deriving the same answer. Here instructor
-still turns ``DraftSummary`` into the provider's request and parses the answer (its mode
-handlers and its retry-and-parse step, ``retry_*_v2``, called with ``max_retries=0``: re-asks
-are ours), but the request part is derived once per ``Summarizer``. Its exceptions are the ones
-the patched ``create`` raises, so ``provider_errors`` reads them as before.
+model (``prepare_response_model``), rebuilds the tool or JSON-schema request around it, and
+runs its retry loop (tenacity) even for one try. For a batch that is milliseconds of CPU per
+article spent deriving the same answer. Here instructor still turns ``DraftSummary`` into the
+provider's request and parses the answer (its mode handlers: ``request_handler`` once per
+``Summarizer``, ``response_parser`` per answer), and re-asks are ours. A failure is raised as
+instructor's one-try loop raises it (its ``InstructorRetryException``, the failure as its
+cause, the completion that failed), so ``provider_errors`` reads it as before; the tests hold
+the two side by side (tests/test_structured.py).
 
 A mode whose request depends on the messages (JSON mode writes the schema into them) is
 prepared per call, as instructor itself would.
@@ -80,46 +82,72 @@ class StructuredCall:
         return prepared
 
     def call(self, create: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
-        from instructor.v2.core.retry import retry_sync_v2
-
-        def create_and_book(**request: Any) -> Any:
+        request = self.request(kwargs)
+        try:
             with self.limit.sync_slot():
                 completion = create(**request)
-            _book(completion)
-            return completion
-
-        return retry_sync_v2(
-            func=create_and_book,
-            response_model=self.model,
-            provider=self.provider,
-            mode=self.mode,
-            context=None,  # instructor would render the messages as Jinja templates with one
-            max_retries=0,  # one try: re-asks are ours (extract/reask.py)
-            args=(),
-            kwargs=self.request(kwargs),
-            strict=True,
-        )
+        except Exception as exc:
+            raise _retry_exception(exc, None, request) from exc
+        _book(completion)
+        return self.parse(completion, request)
 
     async def acall(self, create: Callable[..., Awaitable[Any]], kwargs: dict[str, Any]) -> Any:
-        from instructor.v2.core.retry import retry_async_v2
-
-        async def create_and_book(**request: Any) -> Any:
+        request = self.request(kwargs)
+        try:
             async with self.limit.slot():
                 completion = await create(**request)
-            _book(completion)
-            return completion
+        except Exception as exc:
+            raise _retry_exception(exc, None, request) from exc
+        _book(completion)
+        return self.parse(completion, request)
 
-        return await retry_async_v2(
-            func=create_and_book,
-            response_model=self.model,
-            provider=self.provider,
-            mode=self.mode,
-            context=None,
-            max_retries=0,
-            args=(),
-            kwargs=self.request(kwargs),
-            strict=True,
-        )
+    def parse(self, completion: Any, request: dict[str, Any]) -> Any:
+        """The answer as the response model, by instructor's parser for the mode: what its
+        ``retry_*_v2`` does with one try (``max_retries=0``), without re-deriving, on every call,
+        what depends on the model only (its walk for async validators, a tenacity loop)."""
+        from instructor.v2.core.errors import IncompleteOutputException, TokenBudgetError
+
+        try:
+            parsed = self.handlers.response_parser(
+                response=completion,
+                response_model=self.model,
+                validation_context=None,  # the article goes with grounding_against()
+                strict=True,
+                stream=False,
+                is_async=False,  # unused by the OpenAI handlers; the parse is synchronous
+            )
+        except (IncompleteOutputException, TokenBudgetError):
+            raise  # as instructor raises them: not wrapped
+        except Exception as exc:
+            raise _retry_exception(exc, completion, request) from exc
+        # instructor would also hang the completion on the result (``_raw_response``): nothing
+        # here reads it (usage is booked as the answer arrives), so it is not kept alive.
+        return parsed
+
+
+def _retry_exception(exc: Exception, completion: Any, request: dict[str, Any]) -> Exception:
+    """What instructor's retry loop raises after its one try: its retry exception, the failure
+    as its cause and the completion that failed (None: the call itself failed). A cut-off
+    answer is raised as it is, as instructor does."""
+    from instructor.v2.core.errors import (
+        FailedAttempt,
+        IncompleteOutputException,
+        InstructorRetryException,
+        TokenBudgetError,
+    )
+
+    if isinstance(exc, IncompleteOutputException | TokenBudgetError):
+        return exc
+    failed = [FailedAttempt(attempt_number=1, exception=exc, completion=completion)] if completion else []
+    return InstructorRetryException(
+        str(exc),
+        last_completion=completion,
+        n_attempts=1,
+        total_usage=getattr(completion, "usage", None) or 0,
+        messages=request.get("messages", []),
+        create_kwargs=request,
+        failed_attempts=failed,
+    )
 
 
 def _book(completion: Any) -> None:
