@@ -37,6 +37,7 @@ from summarizer.llm.budget import (
 )
 from summarizer.llm.catalogue import chunk_tokens_for
 from summarizer.llm.client import AnyTransport, Clients, for_provider, sampling_kwargs
+from summarizer.llm.collector import collector_held
 from summarizer.llm.ledger import Ledger, open_ledger
 from summarizer.llm.pricing import DEFAULT_PRICES, Price, cost_usd
 from summarizer.llm.provider_errors import DraftFailure, draft_failure, provider_error, raw_arguments
@@ -290,6 +291,7 @@ class Summarizer:
                 attempts.release()
         return attempts.give_up()
 
+    @collector_held()  # a burst of objects that die by reference counting (llm/collector.py)
     def _finish(self, job: _Job, outcomes: list[_Outcome], ledger: Ledger, started: float) -> Summary:
         parts = [
             (r.offset, resolve(o.draft, r.article))

@@ -21,6 +21,7 @@ import functools
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from summarizer.llm.collector import collector_held
 from summarizer.llm.in_flight import NO_LIMIT, InFlightLimit
 from summarizer.llm.ledger import current_ledger
 from summarizer.schema import Usage
@@ -108,14 +109,15 @@ class StructuredCall:
         from instructor.v2.core.errors import IncompleteOutputException, TokenBudgetError
 
         try:
-            parsed = self.handlers.response_parser(
-                response=completion,
-                response_model=self.model,
-                validation_context=None,  # the article goes with grounding_against()
-                strict=True,
-                stream=False,
-                is_async=False,  # unused by the OpenAI handlers; the parse is synchronous
-            )
+            with collector_held():  # the burst of the draft's objects (see llm/collector.py)
+                parsed = self.handlers.response_parser(
+                    response=completion,
+                    response_model=self.model,
+                    validation_context=None,  # the article goes with grounding_against()
+                    strict=True,
+                    stream=False,
+                    is_async=False,  # unused by the OpenAI handlers; the parse is synchronous
+                )
         except (IncompleteOutputException, TokenBudgetError):
             raise  # as instructor raises them: not wrapped
         except Exception as exc:
@@ -144,7 +146,7 @@ def _retry_exception(exc: Exception, completion: Any, request: dict[str, Any]) -
         last_completion=completion,
         n_attempts=1,
         total_usage=getattr(completion, "usage", None) or 0,
-        messages=request.get("messages", []),
+        messages=request.get("extra_body", {}).get("messages") or request.get("messages", []),
         create_kwargs=request,
         failed_attempts=failed,
     )
