@@ -204,3 +204,26 @@ def test_usage_is_booked_once_per_answer(
     assert summary.meta is not None
     assert summary.meta.attempts == 2
     assert (summary.meta.usage.prompt_tokens, summary.meta.usage.completion_tokens) == (4_000, 300)
+
+
+def test_messages_and_tool_in_extra_body_are_what_the_sdk_would_send(
+    article: str,
+    reference_draft: dict[str, Any],
+    misquoted_draft: dict[str, Any],
+    settings: Callable[..., Settings],
+) -> None:
+    """The messages and the tool skip the SDK's request transform (``extra_body``): each body we
+    sent, a first ask and a targeted re-ask, is what the SDK sends when handed the same
+    arguments the ordinary way, transform included."""
+    replies = [tool_call_completion(misquoted_draft), tool_call_completion(reference_draft)]
+    llm = ScriptedLLM(replies)
+    Summarizer(replace(settings(), max_reasks=1), transport=llm).summarize(article)
+    assert len(llm.requests) == 2
+    assert llm.requests[1]["tools"] != llm.requests[0]["tools"]  # the repair has its own tool
+
+    for body in llm.requests:
+        assert body["messages"] and body["tools"]
+        plain = ScriptedLLM([tool_call_completion(reference_draft)])
+        client = openai.OpenAI(api_key="x", http_client=httpx.Client(transport=plain))
+        client.chat.completions.create(**body)
+        assert plain.requests == [body]
