@@ -223,6 +223,16 @@ class Reading:
             return False
         return bool(_NEGATION.search(_NOT_NEGATING.sub(" ", folded)))
 
+    @functools.cached_property
+    def capitalised(self) -> tuple[tuple[str, str], ...]:
+        """Its capitalised words that may name something, each with its plain form (asked of
+        statements: every one must be backed)."""
+        found = []
+        for token in _NAME.findall(self.text):
+            if token[0].isupper() and (word := _plain_word(token)) not in _COMMON:
+                found.append((token, word))
+        return tuple(found)
+
     @property
     def refuses(self) -> bool:
         """Negates, counting verbs of refusal ("denied", "failed") as negations."""
@@ -313,17 +323,16 @@ def _plain_word(token: str) -> str:
     return plain.removesuffix("'s").removesuffix("'")
 
 
-def _related(word: str, known: frozenset[str], stems: frozenset[str]) -> bool:
+def _related(word: str, backing: list[Reading]) -> bool:
     # "Russian" is backed by "Russia", "Kyrgyz" by "Kyrgyzstan", "Ukrainian" by "Ukraine": a
-    # shared beginning of four letters at least (``stems`` says whether any known word has one).
-    if word in known:
-        return True
-    if word[:4] not in stems:
+    # shared beginning of four letters at least (the stems say whether any backing word has one).
+    if not any(word[:4] in r.stems for r in backing):
         return False
-    for other in known:
-        shared = len(_common_prefix(word, other))
-        if shared >= 4 and shared >= min(len(word), len(other)) - 2:
-            return True
+    for r in backing:
+        for other in r.words:
+            shared = len(_common_prefix(word, other))
+            if shared >= 4 and shared >= min(len(word), len(other)) - 2:
+                return True
     return False
 
 
@@ -353,20 +362,14 @@ def unsupported(
         problems.append("the statement negates but the quote does not")
     elif quoted.negates and not said.refuses:
         problems.append("the quote negates but the statement does not")
-    backing = [quoted, *(reader(name) for name in names)]
-    known = frozenset().union(*(r.words for r in backing))
-    stems: frozenset[str] | None = None  # needed only for a word that is not known as it is
+    # Each name the statement uses must be a word of its quote or of one of its names; the
+    # texts are looked in one by one (no union of their words is built for every claim).
+    backing = [quoted, *map(reader, names)]
     unknown: list[str] = []
-    for m in _NAME.finditer(statement):
-        token = m.group()
-        if not token[0].isupper():
+    for token, word in said.capitalised:
+        if token in unknown or any(word in r.words for r in backing):
             continue
-        word = _plain_word(token)
-        if word in _COMMON or word in known:
-            continue
-        if stems is None:
-            stems = frozenset().union(*(r.stems for r in backing))
-        if not _related(word, known, stems) and token not in unknown:
+        if not _related(word, backing):
             unknown.append(token)
     if unknown:
         problems.append(

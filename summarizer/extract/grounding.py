@@ -149,25 +149,30 @@ class Article:
 
     # -- spans ------------------------------------------------------------------------
 
-    def _span(self, folded: Folded, start: int, end: int) -> Span:
+    def _bounds(self, folded: Folded, start: int, end: int) -> tuple[int, int]:
+        """The article's offsets for ``folded[start:end]``, without the spaces at either edge."""
         s, e = folded.start(start), folded.end(end)
         while s < e and self.text[s].isspace():
             s += 1
         while e > s and self.text[e - 1].isspace():
             e -= 1
+        return s, e
+
+    def _span(self, bounds: tuple[int, int]) -> Span:
         # Built from the article itself, so text and offsets agree by construction.
+        s, e = bounds
         return Span.model_construct(text=self.text[s:e], start=s, end=e)
 
-    def _widen_to_marks(self, span: Span, piece: _Piece) -> Span:
+    def _widen_to_marks(self, bounds: tuple[int, int], piece: _Piece) -> tuple[int, int]:
         """Take in the article's punctuation and quotation marks where the model's quote has them too."""
-        s, e = span.start, span.end
+        s, e = bounds
         if piece.tail_punct and self.text.startswith(piece.tail_punct, e):
             e += len(piece.tail_punct)
         if piece.lead_mark and s > 0 and self.text[s - 1] in "\"'“”‘’„«»":
             s -= 1
         if piece.tail_mark and e < len(self.text) and self.text[e] in "\"'“”‘’»":
             e += 1
-        return Span.model_construct(text=self.text[s:e], start=s, end=e)
+        return s, e
 
     # -- quotes -----------------------------------------------------------------------
 
@@ -187,12 +192,12 @@ class Article:
         for candidate in dict.fromkeys([quote, _unescape(quote)]):
             pieces, edited = _split(candidate)
             if not edited:
-                span = self._find(pieces[0])
-                if span is not None:
-                    evidence = Evidence.model_construct(
-                        text=span.text, start=span.start, end=span.end, fragments=[]
-                    )
-                    return Grounding(evidence, quoted=span.text)
+                bounds = self._find(pieces[0])
+                if bounds is not None:
+                    start, end = bounds
+                    text = self.text[start:end]
+                    evidence = Evidence.model_construct(text=text, start=start, end=end, fragments=[])
+                    return Grounding(evidence, quoted=text)
                 continue
             grounding = self._ground_pieces(pieces)
             if grounding.evidence is not None:
@@ -214,13 +219,13 @@ class Article:
             at = text.find(needle, at + 1, limit + len(needle))
         return found
 
-    def _find(self, piece: _Piece) -> Span | None:
+    def _find(self, piece: _Piece) -> tuple[int, int] | None:
         if not piece.folded:
             return None
         hits = self._hits(piece)
         if not hits:
             return None
-        return self._widen_to_marks(self._span(self._quotes, *hits[0]), piece)
+        return self._widen_to_marks(self._bounds(self._quotes, *hits[0]), piece)
 
     def _ground_pieces(self, pieces: list[_Piece]) -> Grounding:
         if sum(len(re.findall(r"\w+", p.folded)) for p in pieces) < MIN_FRAGMENT_WORDS:
@@ -229,17 +234,17 @@ class Article:
             if not self._hits(piece):
                 return Grounding(None, refusal=f"the piece {piece.folded!r} is not in the article")
         reason = f"its pieces are not in this order inside one paragraph, at most {MAX_GAP} characters apart"
-        best: list[Span] | None = None
+        best: list[tuple[int, int]] | None = None
         for first in self._hits(pieces[0]):
-            spans = [self._widen_to_marks(self._span(self._quotes, *first), pieces[0])]
+            spans = [self._widen_to_marks(self._bounds(self._quotes, *first), pieces[0])]
             position = first[1]
             for piece in pieces[1:]:
                 limit = min(len(self._quotes.text), position + MAX_GAP + 4)
                 hits = self._hits(piece, position, limit)
                 if not hits:
                     break
-                span = self._widen_to_marks(self._span(self._quotes, *hits[0]), piece)
-                gap = self.text[spans[-1].end : span.start]
+                span = self._widen_to_marks(self._bounds(self._quotes, *hits[0]), piece)
+                gap = self.text[spans[-1][1] : span[0]]
                 if "\n" in gap or len(gap) > MAX_GAP:
                     break
                 negation = _NEGATION.search(gap)
@@ -251,13 +256,16 @@ class Article:
             else:
                 # The tightest placement wins: "We choose to [sic] go" is the sentence that says
                 # it, not an earlier "We choose to" with the rest of it a line later.
-                if best is None or spans[-1].end - spans[0].start < best[-1].end - best[0].start:
+                if best is None or spans[-1][1] - spans[0][0] < best[-1][1] - best[0][0]:
                     best = spans
         if best is None:
             return Grounding(None, refusal=reason)
-        start, end = best[0].start, best[-1].end
-        evidence = Evidence.model_construct(text=self.text[start:end], start=start, end=end, fragments=best)
-        return Grounding(evidence, quoted=" … ".join(s.text for s in best))
+        start, end = best[0][0], best[-1][1]
+        fragments = [self._span(bounds) for bounds in best]
+        evidence = Evidence.model_construct(
+            text=self.text[start:end], start=start, end=end, fragments=fragments
+        )
+        return Grounding(evidence, quoted=" … ".join(f.text for f in fragments))
 
     # -- names ------------------------------------------------------------------------
 
@@ -280,7 +288,7 @@ class Article:
         while at >= 0:
             end = at + len(needle)
             if _edges_ok(text, at, end):
-                found.append(self._span(self._names, at, end))
+                found.append(self._span(self._bounds(self._names, at, end)))
             at = text.find(needle, at + 1)
         return found
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from summarizer.extract.draft import DraftEntity, DraftSummary, ProblemKind, claim_names, claim_problem
 from summarizer.extract.grounding import Article, fold, mention_spans
-from summarizer.schema import Claim, Entity, Evidence, Source, Span
+from summarizer.schema import Claim, Entity, Evidence, Source
 
 
 @dataclass
@@ -73,7 +73,7 @@ def resolve(draft: DraftSummary, article: Article) -> Resolved:
         )
 
     # Each claim is built once, with its id, after sorting: no model is rebuilt to number it.
-    kept: list[tuple[Span, dict[str, Any]]] = []
+    kept: list[tuple[Evidence, dict[str, Any]]] = []
     seen: set[tuple[str, int, int]] = set()
     draft_entities = {e.id: e for e in draft.entities}
     draft_sources = {s.id: s for s in draft.sources}
@@ -123,19 +123,9 @@ def resolve(draft: DraftSummary, article: Article) -> Resolved:
             )
         )
     kept.sort(key=lambda item: (item[0].start, item[0].end))
-    claims = [
-        Claim(
-            id=f"c{i}",
-            evidence=Evidence(
-                text=span.text,
-                start=span.start,
-                end=span.end,
-                fragments=[Span(text=f.text, start=f.start, end=f.end) for f in span.fragments],
-            ),
-            **fields,
-        )
-        for i, (span, fields) in enumerate(kept, 1)
-    ]
+    # The evidence is grounding's own (built from the article, and frozen like every model of
+    # the schema, so it is safe to share): not rebuilt and validated a second time.
+    claims = [Claim(id=f"c{i}", evidence=span, **fields) for i, (span, fields) in enumerate(kept, 1)]
 
     # Sources in the order the claims first cite them; uncited ones keep the model's order.
     first_cited = {}
