@@ -245,7 +245,7 @@ class Reading:
 
 def read(text: str) -> Reading:
     folded = fold_quote(text)
-    plain = folded if folded.isascii() else _ACCENT.sub("", folded)
+    plain = _unaccented(folded)
     tokens = frozenset(_TOKEN.findall(plain))
     words = frozenset(t.removesuffix("'s").removesuffix("'") for t in tokens) if "'" in plain else tokens
     return Reading(text, folded, plain, words, tokens)
@@ -318,9 +318,12 @@ def _plain_word(token: str) -> str:
         # What folding does to a word of ASCII letters and single apostrophes: lower case, and
         # an apostrophe that ends it dropped (one inside it is kept). No table, no pattern.
         return token.lower().removesuffix("'").removesuffix("'s")
-    folded = fold_quote(token)
-    plain = folded if folded.isascii() else _ACCENT.sub("", folded)
-    return plain.removesuffix("'s").removesuffix("'")
+    return _unaccented(fold_quote(token)).removesuffix("'s").removesuffix("'")
+
+
+def _unaccented(folded: str) -> str:
+    # Names are compared word by word here, not quoted: accents do not tell them apart.
+    return folded if folded.isascii() else _ACCENT.sub("", folded)
 
 
 def _related(word: str, backing: list[Reading]) -> bool:
