@@ -49,6 +49,13 @@ class BudgetError(SummarizerError):
     exit_code = 7
 
 
+class NotStarted(SummarizerError):
+    """The article was refused before its first request was sent: nothing was spent on it, and
+    a rerun does it (a batch that stopped while the article waited for a slot)."""
+
+    exit_code = 7
+
+
 class ExtractionError(SummarizerError):
     """The model's answers could not be turned into a valid, grounded summary."""
 

@@ -41,7 +41,7 @@ from summarizer.llm.collector import collector_held
 from summarizer.llm.ledger import Ledger, open_ledger
 from summarizer.llm.pricing import DEFAULT_PRICES, Price, cost_usd
 from summarizer.llm.provider_errors import DraftFailure, draft_failure, provider_error, raw_arguments
-from summarizer.schema import Meta, Provenance, Summary
+from summarizer.schema import Meta, Provenance, Summary, Usage
 
 # instructor logs an ERROR for every draft that fails validation; our re-asks and our errors
 # already say it. A NullHandler keeps Python's last-resort handler from printing those lines
@@ -178,6 +178,10 @@ class Summarizer:
     async def aclose(self) -> None:
         """Close the connections this event loop's calls opened (``asyncio.run`` does it at its end)."""
         await self._clients.aclose()
+
+    def cost_of(self, usage: Usage) -> float | None:
+        """What ``usage`` costs at this ``Summarizer``'s model and prices (None: no price known)."""
+        return cost_usd(self.settings.model, usage, self.prices)
 
     def summarize(self, text: str, *, provenance: Provenance | None = None) -> Summary:
         """The summary of ``text``; ``provenance`` (URL, title, ...) is carried into the result."""

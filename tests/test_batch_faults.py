@@ -41,6 +41,7 @@ from test_batch import (  # the fixtures too: the same fake server and clean env
 )
 
 import summarizer.batch.items as items
+from summarizer.batch.runner import ARTICLES_PER_SLOT
 from summarizer.testing import FakeOpenAIServer
 
 BUSY = "is being written by another summarizer run; wait for it to end, or pass --wait to start when it does"
@@ -118,8 +119,10 @@ def test_a_write_failure_mid_run_ends_it_in_one_line_and_a_resume_completes(
     assert all(line["status"] == "ok" for line in lines)
     unwritten = report_number(run.stderr, "answer(s) paid for could not be written")
     assert report_number(run.stderr, "summarized") == 3
-    # Scheduling stopped: only the articles already in flight were asked for after the failure.
-    assert server.request_count == 3 + unwritten <= 3 + 4
+    # Scheduling stopped: only the articles already started were asked for after the failure (at
+    # -c 4, four requests out and four answers being checked at most); those waiting for a slot
+    # sent nothing.
+    assert server.request_count == 3 + unwritten <= 3 + ARTICLES_PER_SLOT * 4
     # Every answer paid for is counted in the totals, written or not.
     assert report_number(run.stderr, "in,") == server.request_count * PROMPT_TOKENS
 
@@ -157,7 +160,9 @@ def test_every_worker_failing_to_write_ends_the_run_instead_of_hanging(
     assert run.exit_code == 74, run.stderr
     assert error_lines(run.stderr) == [f"summarizer: error: cannot write {out}: no space left on device"]
     assert out.read_bytes() == b""
-    assert 1 <= server.request_count <= 2  # the two in flight; nothing queued was started
+    # The articles started: two requests out, and two more sent while the first answers were
+    # checked (their answers reach the cache); nothing queued and nothing waiting was started.
+    assert 1 <= server.request_count <= ARTICLES_PER_SLOT * 2
     assert disk.refused == server.request_count
 
 

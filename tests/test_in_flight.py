@@ -12,13 +12,12 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-import httpx
 import pytest
+from counting_transport import CountingTransport
 
 import summarizer.extract.draft as draft_module
 from summarizer.config import Settings
 from summarizer.llm.in_flight import InFlightLimit
-from summarizer.llm.network import AiohttpTransport
 from summarizer.pipeline import Summarizer
 from summarizer.testing import FakeOpenAIServer
 
@@ -41,29 +40,6 @@ def test_no_more_requests_out_than_the_limit(
     assert len(results) == 12 and all(r.claims for r in results)
     assert server.request_count == 12
     assert server.peak_in_flight == 3  # reached, and never passed
-
-
-class CountingTransport(httpx.AsyncBaseTransport):
-    """The network transport, counting the requests that entered it and the answers it returned."""
-
-    def __init__(self) -> None:
-        self.inner = AiohttpTransport()
-        self.sent = 0
-        self.answered = 0
-
-    @property
-    def out(self) -> int:
-        return self.sent - self.answered
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        self.sent += 1
-        try:
-            return await self.inner.handle_async_request(request)
-        finally:
-            self.answered += 1
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
 
 
 def _requests_out_at_each_check(

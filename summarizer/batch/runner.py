@@ -5,7 +5,10 @@ workers pulls articles from a small queue that a producer fills lazily from the
 input, so memory does not grow with the input. Each finished article is one
 appended line (see ``batch_io``); a failure is recorded and the batch goes on.
 Stopping (Ctrl-C, or a run budget) stops scheduling new articles, lets the ones
-in flight finish, and keeps everything written so far.
+in flight finish, and keeps everything written so far. An article taken by a
+worker but still waiting for a request slot (the summarizer bounds requests,
+not articles) is refused before it sends anything (``llm/admission.py``), and a
+run budget counts each answer as it arrives, before the next request goes.
 
 An output that cannot be written (a full disk, an I/O error, no permission) is
 the run's end, not an article's failure: scheduling stops, the articles in
@@ -23,10 +26,17 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from summarizer.batch.items import BatchItem, ResultWriter
-from summarizer.errors import InputError, OutputError, SummarizerError
+from summarizer.errors import InputError, NotStarted, OutputError, SummarizerError
+from summarizer.llm.admission import Admission, admitting
 from summarizer.llm.budget import max_output_tokens
 from summarizer.llm.catalogue import PROMPT_OVERHEAD_TOKENS, estimate_tokens
+from summarizer.llm.provider_errors import own_error
 from summarizer.schema import Summary, Usage
+
+# Articles in progress per request slot, for a summarizer that bounds its requests
+# (``Settings.max_in_flight``): one whose request is out, one waiting to take the slot when that
+# request's answer frees it (its checks then run while the next request is out).
+ARTICLES_PER_SLOT = 2
 
 
 class ArticleSummarizer(Protocol):
@@ -102,6 +112,8 @@ class BatchReport:
     # Answers paid for whose line could not be written (the run ends with ``output_error``).
     unwritten: int = 0
     output_error: OutputError | None = None
+    # Articles admitted but refused before their first request, because the run stopped.
+    not_started: int = 0
 
     @property
     def processed(self) -> int:
@@ -189,6 +201,34 @@ async def run_batch(
     """Summarize ``items`` into ``writer``; returns the run's totals."""
     report = BatchReport()
     stop = stop or asyncio.Event()
+    # What the answers received so far cost, articles still being checked included: a run budget
+    # is reached by the answer that reaches it, before the next article's request is sent.
+    answered_usd = 0.0
+    cost_of = getattr(summarizer, "cost_of", None)
+
+    def budget_reached(cost: float) -> None:
+        if budget_usd is not None and cost >= budget_usd and not stop.is_set():
+            report.stopped = f"run budget of ${budget_usd:g} reached"
+            stop.set()
+
+    def on_response(usage: Usage) -> None:
+        nonlocal answered_usd
+        cost = cost_of(usage) if cost_of is not None else None
+        if cost is not None:
+            answered_usd += cost
+            budget_reached(answered_usd)
+
+    def on_fault(exc: BaseException) -> None:
+        # An output of the run that cannot be written (--record's cassette) fails every next
+        # article alike: the run stops before the next waiting article sends.
+        own = own_error(exc)
+        if isinstance(own, OutputError):
+            output_failed(own)
+
+    def refusal() -> str | None:
+        return (report.stopped or "the run is stopping") if stop.is_set() else None
+
+    admission = Admission(refusal, on_response, on_fault)
     queue: asyncio.Queue[BatchItem | None] = asyncio.Queue(maxsize=concurrency * 2)
     started = time.perf_counter()
 
@@ -266,6 +306,9 @@ async def run_batch(
             if limiter is not None:
                 await limiter.acquire(_estimated_request_tokens(item.text))
             summary = await summarizer.asummarize(item.text)
+        except NotStarted:
+            report.not_started += 1  # nothing sent, nothing spent: neither done nor failed
+            return
         except Exception as exc:  # one article's failure never stops the batch
             report.add_failure(exc)
             write(error_record(item, exc))
@@ -273,13 +316,12 @@ async def run_batch(
                 output_failed(exc)
         else:
             report.add(summary, written=write(success_record(item, summary)))
-        if budget_usd is not None and report.cost_usd >= budget_usd and not stop.is_set():
-            report.stopped = f"run budget of ${budget_usd:g} reached"
-            stop.set()
+        budget_reached(report.cost_usd)  # also for a summarizer that cannot price one answer
         if on_progress is not None:
             on_progress(report)
 
-    workers = [asyncio.create_task(work()) for _ in range(concurrency)]
+    with admitting(admission):  # the workers' tasks inherit it (llm/admission.py)
+        workers = [asyncio.create_task(work()) for _ in range(concurrency)]
     producer = asyncio.create_task(produce())
     try:
         # If reading the input fails, the articles already in flight still finish and are

@@ -25,7 +25,14 @@ def batch_command(
         opt.option("--output", "-o", panel=opt.INPUT_OUTPUT, help="JSONL results, appended (resumable)."),
     ],
     concurrency: Annotated[
-        int, opt.option("--concurrency", "-c", panel=opt.BATCH, min=1, help="Articles in flight (default 8).")
+        int,
+        opt.option(
+            "--concurrency",
+            "-c",
+            panel=opt.BATCH,
+            min=1,
+            help="Requests in flight (default 8); up to twice as many articles in progress.",
+        ),
     ] = 8,
     rpm: Annotated[
         float | None, opt.option("--rpm", panel=opt.BATCH, min=1, help="Client-side requests per minute.")
@@ -84,6 +91,8 @@ def batch_command(
     options = dict(locals())  # the parameters, before anything else is defined
 
     def body() -> int:
+        from dataclasses import replace
+
         from summarizer.batch.items import ResultWriter, check_output_folder, finished_ids, read_items, survey
         from summarizer.errors import OutputError
 
@@ -91,7 +100,9 @@ def batch_command(
         check_output_folder(output)
         found = survey(source)
         _print_survey(found, source, quiet=quiet)
-        settings = opt.settings_from(options)
+        # --concurrency bounds the requests out; more articles than that are in progress, so
+        # that a request is waiting to take each slot an answer frees (llm/admission.py).
+        settings = replace(opt.settings_from(options), max_in_flight=concurrency)
         summarizer = opt.build_summarizer(
             settings,
             record=record,
@@ -181,7 +192,7 @@ def _run(items, summarizer, writer, *, skip, total, concurrency, rpm, tpm, budge
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from summarizer.batch.runner import RateLimiter, run_batch
+    from summarizer.batch.runner import ARTICLES_PER_SLOT, RateLimiter, run_batch
 
     show = show_progress and sys.stderr.isatty()
     bar = Progress(
@@ -229,7 +240,7 @@ def _run(items, summarizer, writer, *, skip, total, concurrency, rpm, tpm, budge
                 summarizer,
                 writer,
                 skip=skip,
-                concurrency=concurrency,
+                concurrency=ARTICLES_PER_SLOT * concurrency,
                 limiter=limiter,
                 stop=stop,
                 budget_usd=budget_usd,
@@ -292,7 +303,8 @@ def _print_report(report: BatchReport) -> None:
     if report.unwritten:
         lines.append(f"{report.unwritten} answer(s) paid for could not be written to the output")
     if report.stopped:
-        lines.append(f"stopped: {report.stopped}; finished work is kept, re-run to continue")
+        waiting = f" ({report.not_started} waiting article(s) not started)" if report.not_started else ""
+        lines.append(f"stopped: {report.stopped}{waiting}; finished work is kept, re-run to continue")
     for line in lines:
         typer.echo(line, err=True)
 

@@ -12,6 +12,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from summarizer.errors import NotStarted
+from summarizer.llm.admission import Admission, current_admission
 from summarizer.schema import Usage
 
 _current: contextvars.ContextVar[Ledger | None] = contextvars.ContextVar("summarizer_ledger", default=None)
@@ -28,10 +30,29 @@ class Ledger:
     # Projected usage of calls in flight: budgets count them before their responses arrive,
     # so that chunks sent side by side cannot each spend the same remaining budget.
     reserved: Usage = field(default_factory=Usage)
+    # The batch run this call belongs to (llm/admission.py), and whether it has sent anything.
+    admission: Admission | None = None
+    started: bool = False
+
+    def before_send(self) -> None:
+        """Called with a request's slot held, right before it is sent: the first send of an
+        article its run has stopped meanwhile is refused (``NotStarted``); later ones never are."""
+        if self.started:
+            return
+        if self.admission is not None and (refusal := self.admission.refusal()) is not None:
+            raise NotStarted(f"not started: {refusal}")
+        self.started = True
+
+    def fault(self, exc: BaseException) -> None:
+        """A request of this call failed (its slot still held): the run hears of it first."""
+        if self.admission is not None:
+            self.admission.faulted(exc)
 
     def add_response(self, usage: Usage) -> None:
         self.responses += 1
         self.usage = self.usage + usage
+        if self.admission is not None:
+            self.admission.responded(usage)
 
     def add_retry(self, reason: str) -> None:
         self.transport_retries += 1
@@ -44,7 +65,7 @@ def current_ledger() -> Ledger | None:
 
 @contextmanager
 def open_ledger(deadline: float | None = None) -> Iterator[Ledger]:
-    ledger = Ledger(deadline=deadline)
+    ledger = Ledger(deadline=deadline, admission=current_admission())
     token = _current.set(ledger)
     try:
         yield ledger

@@ -21,9 +21,10 @@ import functools
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from summarizer.errors import NotStarted
 from summarizer.llm.collector import collector_held
 from summarizer.llm.in_flight import NO_LIMIT, InFlightLimit
-from summarizer.llm.ledger import current_ledger
+from summarizer.llm.ledger import Ledger, current_ledger
 from summarizer.schema import Usage
 
 if TYPE_CHECKING:
@@ -90,23 +91,39 @@ class StructuredCall:
         return prepared
 
     def call(self, create: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
-        request = self.request(kwargs)
+        request, ledger = self.request(kwargs), current_ledger()
         try:
             with self.limit.sync_slot():
-                completion = create(**request)
+                if ledger is not None:
+                    ledger.before_send()
+                completion = _sent(create, request, ledger)
+                _book(completion, ledger)
+        except NotStarted:
+            raise
         except Exception as exc:
             raise _retry_exception(exc, None, request) from exc
-        _book(completion)
         return self.parse(completion, request)
 
     async def acall(self, create: Callable[..., Awaitable[Any]], kwargs: dict[str, Any]) -> Any:
-        request = self.request(kwargs)
+        request, ledger = self.request(kwargs), current_ledger()
         try:
             async with self.limit.slot():
-                completion = await create(**request)
+                # Asked with the slot held: a batch that stopped while this article waited for
+                # its slot does not start it (llm/admission.py).
+                if ledger is not None:
+                    ledger.before_send()
+                try:
+                    completion = await create(**request)
+                except Exception as exc:
+                    if ledger is not None:
+                        ledger.fault(exc)  # heard by a batch before the slot goes to the next request
+                    raise
+                # Booked before the slot goes to the next request, so a run budget counts it first.
+                _book(completion, ledger)
+        except NotStarted:
+            raise
         except Exception as exc:
             raise _retry_exception(exc, None, request) from exc
-        _book(completion)
         return self.parse(completion, request)
 
     def parse(self, completion: Any, request: dict[str, Any]) -> Any:
@@ -134,6 +151,15 @@ class StructuredCall:
         return parsed
 
 
+def _sent(create: Callable[..., Any], request: dict[str, Any], ledger: Ledger | None) -> Any:
+    try:
+        return create(**request)
+    except Exception as exc:
+        if ledger is not None:
+            ledger.fault(exc)
+        raise
+
+
 def _retry_exception(exc: Exception, completion: Any, request: dict[str, Any]) -> Exception:
     """What instructor's retry loop raises after its one try: its retry exception, the failure
     as its cause and the completion that failed (None: the call itself failed). A cut-off
@@ -159,9 +185,8 @@ def _retry_exception(exc: Exception, completion: Any, request: dict[str, Any]) -
     )
 
 
-def _book(completion: Any) -> None:
+def _book(completion: Any, ledger: Ledger | None) -> None:
     """Every answer the SDK parsed counts, with the usage it carries (none: a body without any)."""
-    ledger = current_ledger()
     if ledger is None:
         return
     raw = getattr(completion, "usage", None)
