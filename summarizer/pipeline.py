@@ -207,15 +207,23 @@ class Summarizer:
             open_ledger(deadline=time.monotonic() + self.settings.time_budget) as ledger,
             self._spending(ledger),
         ):
-            # A long article's chunks run side by side, a few at a time.
-            gate = asyncio.Semaphore(CHUNK_CONCURRENCY)
-
-            async def extract(request: _Request) -> _Outcome:
-                async with gate:
-                    return await self._aextract(request)
-
-            outcomes = list(await asyncio.gather(*(extract(r) for r in job.requests)))
+            if len(job.requests) == 1:
+                # Most articles: one request, awaited in this task (no task of its own, and the
+                # answer is resolved in the same step of the loop as it is checked).
+                outcomes = [await self._aextract(job.requests[0])]
+            else:
+                outcomes = await self._aextract_chunks(job.requests)
             return self._store(job, outcomes, self._finish(job, outcomes, ledger, started))
+
+    async def _aextract_chunks(self, requests: list[_Request]) -> list[_Outcome]:
+        """A long article's chunks, side by side, a few at a time."""
+        gate = asyncio.Semaphore(CHUNK_CONCURRENCY)
+
+        async def extract(request: _Request) -> _Outcome:
+            async with gate:
+                return await self._aextract(request)
+
+        return list(await asyncio.gather(*(extract(r) for r in requests)))
 
     def _cache_key(self, job: _Job) -> str:
         return cache_key(job.article.text, self.settings, self.prompts.version)
@@ -338,6 +346,8 @@ class Summarizer:
         bad = summary.check_offsets(job.article.text)
         if bad:
             raise AssertionError(f"internal error: spans do not match the article: {bad[:3]}")
+        for article in {id(a): a for a in [job.article, *(r.article for r in job.requests)]}.values():
+            article.forget()  # nothing asks about this article again
         return summary
 
 

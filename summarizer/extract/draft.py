@@ -135,7 +135,7 @@ def find_problems(draft: DraftSummary, article: Article) -> list[Problem]:
     source_ids = {s.id for s in draft.sources}
 
     for i, entity in enumerate(draft.entities):
-        found = {name: bool(article.mentions(name)) for name in [entity.name, *entity.aliases]}
+        found = {name: article.mentioned(name) for name in [entity.name, *entity.aliases]}
         if not any(found.values()):
             problems.append(
                 Problem(

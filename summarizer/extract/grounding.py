@@ -53,6 +53,7 @@ _GLUED_BRACKET = re.compile(r"(?<=\w)\[([^\[\]\s]{1,3})\]|\[([^\[\]\s]{1,3})\](?
 _NEGATION = re.compile(
     r"\b(?:not|no|never|none|nobody|nothing|neither|nor|without|cannot|nowhere)\b|n't\b", re.IGNORECASE
 )
+_WORD = re.compile(r"\w")
 _BACKSLASH = {'\\"': '"', "\\'": "'", "\\n": " ", "\\t": " ", "\\/": "/", "\\\\": "\\"}
 
 
@@ -122,7 +123,7 @@ class Article:
     text: str
     _names: Folded = field(init=False, repr=False, compare=False)
     _quotes: Folded = field(init=False, repr=False, compare=False)
-    _mentions: dict[str, tuple[Span, ...]] = field(init=False, repr=False, compare=False)
+    _mentions: dict[str, tuple[tuple[int, int], ...]] = field(init=False, repr=False, compare=False)
     _cache: dict[Hashable, Any] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -146,6 +147,14 @@ class Article:
         except KeyError:
             value = self._cache[key] = compute()
             return value
+
+    def forget(self) -> None:
+        """Drop what was worked out about the article (its folded forms stay). Called once its
+        summary is built, while the collector is held (``llm/collector.py``): those objects then
+        die by reference counting with the rest of the burst, instead of living on with the
+        article object and being carried into the older generations."""
+        self._cache.clear()
+        self._mentions.clear()
 
     # -- spans ------------------------------------------------------------------------
 
@@ -271,16 +280,22 @@ class Article:
 
     def mentions(self, name: str) -> list[Span]:
         """Every whole-word occurrence of ``name`` (``Khamenei`` in ``Khamenei’s``, not in ``Khameneis``)."""
+        return [self._span(bounds) for bounds in self._mention_bounds(name)]
+
+    def mentioned(self, name: str) -> bool:
+        """Whether ``name`` occurs as a whole word (what ``mentions`` finds, without its spans)."""
+        return bool(self._mention_bounds(name))
+
+    def _mention_bounds(self, name: str) -> tuple[tuple[int, int], ...]:
         needle = fold(name.strip())
         if not needle:
-            return []
+            return ()
         cached = self._mentions.get(needle)
         if cached is None:
-            cached = tuple(self._find_words(needle))
-            self._mentions[needle] = cached
-        return list(cached)
+            cached = self._mentions[needle] = self._find_words(needle)
+        return cached
 
-    def _find_words(self, needle: str) -> list[Span]:
+    def _find_words(self, needle: str) -> tuple[tuple[int, int], ...]:
         # str.find jumps straight to candidates; the boundary test runs only on hits.
         text = self._names.text
         found = []
@@ -288,9 +303,9 @@ class Article:
         while at >= 0:
             end = at + len(needle)
             if _edges_ok(text, at, end):
-                found.append(self._span(self._bounds(self._names, at, end)))
+                found.append(self._bounds(self._names, at, end))
             at = text.find(needle, at + 1)
-        return found
+        return tuple(found)
 
     def closest_passage(self, quote: str) -> str | None:
         """The stretch of the article most like ``quote``, in whole words: a re-ask hint."""
@@ -312,16 +327,26 @@ def _unescape(quote: str) -> str:
     return quote
 
 
+def _plain_quote(quote: str) -> bool:
+    """Whether ``quote`` has none of what ``_split`` cuts at: a bracket (an insertion, or a
+    bracketed ellipsis), an ellipsis (three dots at least, or "…") or a NUL (its own marker)."""
+    return "[" not in quote and "…" not in quote and "\x00" not in quote and quote.count(".") < 3
+
+
 def _split(quote: str) -> tuple[list[_Piece], bool]:
     """The pieces of a quote, and whether it was edited (an inner ellipsis or an [insertion])."""
-    quote = _GLUED_BRACKET.sub(lambda m: m.group(1) or m.group(2), quote)
-    # An ellipsis at either end only says the quote is cut there: it joins nothing.
-    body = _ELLIPSIS.sub("\x00", quote)
-    edged_by_ellipsis = (body.startswith("\x00"), body.endswith("\x00"))
-    body = _INSERTION.sub("\x00", body)
-    raw = body.split("\x00")
-    edited = "\x00" in body.strip("\x00") or len(raw) - sum(edged_by_ellipsis) > 1
-    texts = [(i, p) for i, p in enumerate(raw) if re.search(r"\w", p)]
+    if _plain_quote(quote):
+        # Most quotes: one piece, nothing to cut (the three patterns below would find nothing).
+        raw, edited, edged_by_ellipsis = [quote], False, (False, False)
+    else:
+        quote = _GLUED_BRACKET.sub(lambda m: m.group(1) or m.group(2), quote)
+        # An ellipsis at either end only says the quote is cut there: it joins nothing.
+        body = _ELLIPSIS.sub("\x00", quote)
+        edged_by_ellipsis = (body.startswith("\x00"), body.endswith("\x00"))
+        body = _INSERTION.sub("\x00", body)
+        raw = body.split("\x00")
+        edited = "\x00" in body.strip("\x00") or len(raw) - sum(edged_by_ellipsis) > 1
+    texts = [(i, p) for i, p in enumerate(raw) if _WORD.search(p)]
     pieces = []
     for n, (i, text) in enumerate(texts):
         lead = text.lstrip()[:1] in "\"'“‘„«"
@@ -349,26 +374,26 @@ def mention_spans(article: Article, names_by_owner: dict[str, list[str]]) -> dic
     "Moscow" inside "Moscow State University" belongs to the university, and
     "Assad" inside "Bashar al-Assad" is one mention, not two.
     """
-    found: list[tuple[Span, str, int]] = []
+    found: list[tuple[tuple[int, int], str, int]] = []
     for owner, names in names_by_owner.items():
         for rank, name in enumerate(dict.fromkeys(names)):
-            found.extend((span, owner, rank) for span in article.mentions(name))
+            found.extend((bounds, owner, rank) for bounds in article._mention_bounds(name))
 
-    def precedence(item: tuple[Span, str, int]) -> tuple[int, int, int, str]:
+    def precedence(item: tuple[tuple[int, int], str, int]) -> tuple[int, int, int, str]:
         # Longest first; on the same text, an owner whose canonical name it is (rank 0) beats
         # one that lists it as an alias; then the canonical name decides, so the result never
         # depends on the order the owners came in.
-        span, owner, rank = item
-        return (span.start - span.end, span.start, min(rank, 1), fold(names_by_owner[owner][0]))
+        (start, end), owner, rank = item
+        return (start - end, start, min(rank, 1), fold(names_by_owner[owner][0]))
 
     found.sort(key=precedence)
     taken = bytearray(len(article.text))
     result: dict[str, list[Span]] = {owner: [] for owner in names_by_owner}
-    for span, owner, _ in found:
-        if any(taken[span.start : span.end]):
+    for (start, end), owner, _ in found:
+        if any(taken[start:end]):
             continue
-        taken[span.start : span.end] = b"\x01" * (span.end - span.start)
-        result[owner].append(span)
+        taken[start:end] = b"\x01" * (end - start)
+        result[owner].append(article._span((start, end)))  # a Span for the mentions kept only
     for spans in result.values():
         spans.sort(key=lambda s: s.start)
     return result

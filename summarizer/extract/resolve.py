@@ -160,12 +160,12 @@ def _resolve_entities(
         for alias in dict.fromkeys(a.strip() for a in entity.aliases):
             if not alias or fold(alias) == fold(entity.name):
                 continue
-            if article.mentions(alias):
+            if article.mentioned(alias):
                 aliases.append(alias)
             else:
                 warnings.append(f"entity {entity.name!r}: dropped alias {alias!r}, not in the article")
         names = [entity.name.strip(), *aliases]
-        if not any(article.mentions(name) for name in names):
+        if not any(article.mentioned(name) for name in names):
             warnings.append(f"dropped entity {entity.name!r}: the article never names it")
             continue
         kept[entity.id] = entity
