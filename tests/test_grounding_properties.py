@@ -177,3 +177,24 @@ def test_mention_spans_slice_exactly_and_never_overlap(text: str, names: dict[st
     all_spans.sort(key=lambda s: s.start)
     for prev, nxt in itertools.pairwise(all_spans):
         assert prev.end <= nxt.start
+
+
+# What the quote splitter cuts at, and what it does not: the fast path for a quote with nothing
+# to cut must give exactly what the three patterns give.
+EDIT_MARKS = ["…", "...", ". . .", "[sic]", "[…]", "(...)", "[", "]", "(", ")", ".", "\x00", "ab", " cd", ","]
+
+
+@SETTINGS
+@given(st.lists(st.sampled_from([*EDIT_MARKS, *ALPHABET]), max_size=14))
+def test_a_quote_with_nothing_to_cut_is_split_as_the_patterns_split_it(parts: list[str]) -> None:
+    from summarizer.extract import grounding
+
+    quote = "".join(parts)
+    fast = grounding._split(quote)
+    plain = grounding._plain_quote
+    try:
+        grounding._plain_quote = lambda _quote: False  # every quote through the patterns
+        slow = grounding._split(quote)
+    finally:
+        grounding._plain_quote = plain
+    assert fast == slow
