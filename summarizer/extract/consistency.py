@@ -257,24 +257,12 @@ class Reader:
 
     def __init__(self) -> None:
         self._readings: dict[str, Reading] = {}
-        self._words: dict[tuple[str, ...], frozenset[str]] = {}
 
     def __call__(self, text: str) -> Reading:
         reading = self._readings.get(text)
         if reading is None:
             reading = self._readings[text] = read(text)
         return reading
-
-    def words_of(self, names: tuple[str, ...]) -> frozenset[str]:
-        """The words of all of ``names``: claim after claim names the same source and entities."""
-        words = self._words.get(names)
-        if words is None:
-            words = self._words[names] = _words_of(names, self)
-        return words
-
-
-def _words_of(names: Iterable[str], reader: Callable[[str], Reading]) -> frozenset[str]:
-    return frozenset().union(*(reader(name).words for name in names))
 
 
 def numbers(text: str) -> dict[float, str]:
@@ -377,15 +365,14 @@ def unsupported(
         problems.append("the statement negates but the quote does not")
     elif quoted.negates and not said.refuses:
         problems.append("the quote negates but the statement does not")
-    # Each name the statement uses must be a word of its quote or of one of its names (their
-    # words read once per set of names), or share a stem with one of them.
-    names = tuple(names)
-    named = reader.words_of(names) if isinstance(reader, Reader) else _words_of(names, reader)
+    # Each name the statement uses must be a word of its quote or of one of its names; the
+    # texts are looked in one by one (no union of their words is built for every claim).
+    backing = [quoted, *map(reader, names)]
     unknown: list[str] = []
     for token, word in said.capitalised:
-        if token in unknown or word in quoted.words or word in named:
+        if token in unknown or any(word in r.words for r in backing):
             continue
-        if not _related(word, [quoted, *map(reader, names)]):
+        if not _related(word, backing):
             unknown.append(token)
     if unknown:
         problems.append(
