@@ -18,8 +18,8 @@ another against one server:
 - **our library, caller's semaphore**: ``Summarizer.asummarize`` under gather + semaphore, as
   instructor by hand is used (shown for comparison: here a wave's checks hold every slot);
 - **our CLI**: ``summarizer batch FOLDER -o OUT.jsonl --concurrency C`` in a subprocess, default
-  (fresh) cache on; both end to end (interpreter start and imports included) and the run alone
-  (the time its own report gives).
+  (fresh) cache on: C requests out at once, up to 2C articles in progress; both end to end
+  (interpreter start and imports included) and the run alone (the time its own report gives).
 
 Figure = wall / ideal, ideal = N x L / C (429s add work above it: the floor is given). The
 order of the four rotates from load to load. CPU per article at C=64 is the process's CPU time
@@ -543,7 +543,8 @@ def main() -> int:
     for note in notes:
         print(f"- {note}", file=output)
     print(
-        '- `summarizer batch`: "run" is the time its end-of-run report gives; "end to end" adds '
+        "- `summarizer batch`: `--concurrency C` bounds requests (C out at once, up to 2C articles in "
+        'progress); "run" is the time its end-of-run report gives; "end to end" adds '
         "the interpreter start and imports (a fresh cache directory each time, the default cache on).",
         file=output,
     )
