@@ -1,10 +1,13 @@
-"""The network transport, counting what goes through it: how many requests are out right now."""
+"""How many requests are out right now: counted by the transport, and at the server."""
 
 from __future__ import annotations
+
+import time
 
 import httpx
 
 from summarizer.llm.network import AiohttpTransport
+from summarizer.testing import FakeOpenAIServer
 
 
 class CountingTransport(httpx.AsyncBaseTransport):
@@ -28,3 +31,14 @@ class CountingTransport(httpx.AsyncBaseTransport):
 
     async def aclose(self) -> None:
         await self.inner.aclose()
+
+
+def requests_with_the_server(server: FakeOpenAIServer, wait_s: float = 0.5) -> int:
+    """How many requests the server holds now, from inside a check that holds the event loop.
+
+    A request written to the socket just before reaches the server's thread a moment later, so
+    zero is waited out (a bounded wait: the loop is blocked, the server's thread is not)."""
+    until = time.monotonic() + wait_s
+    while server.in_flight == 0 and time.monotonic() < until:
+        time.sleep(0.005)
+    return server.in_flight

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from counting_transport import CountingTransport
+from counting_transport import CountingTransport, requests_with_the_server
 
 import summarizer.extract.draft as draft_module
 from summarizer.batch.items import BatchItem, ResultWriter
@@ -63,12 +63,14 @@ def _requests_out_at_each_check(
     real = draft_module.find_problems
     transport = CountingTransport()
 
+    server = FakeOpenAIServer(reference_draft, keep_bodies=False, latency=0.2)  # held while we look
+
     def watching(draft: Any, article_: Any) -> Any:
-        seen.append(transport.out)
+        seen.append(requests_with_the_server(server))  # on the wire, not just in the transport
         return real(draft, article_)
 
     monkeypatch.setattr(draft_module, "find_problems", watching)
-    with FakeOpenAIServer(reference_draft, keep_bodies=False) as server:
+    with server:
         summarizer = Summarizer(
             settings(base_url=server.base_url, max_in_flight=1), transport=transport, cache=None
         )

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from counting_transport import requests_with_the_server
 from typer.testing import CliRunner
 
 from summarizer.batch.items import BatchItem, ResultWriter, finished_ids, read_items, repair_tail
@@ -332,6 +333,33 @@ def test_malformed_jsonl_line_does_not_lose_the_articles_before_it(
     (bad,) = [line for line in lines if line["status"] == "error"]
     assert bad["id"] == "line-7" and "in.jsonl:7" in bad["error"]
     assert run.exit_code == 1
+
+
+def test_concurrency_bounds_requests_and_the_next_one_is_out_while_an_answer_is_checked(
+    tmp_path: Path,
+    article: str,
+    fake_server: Callable[..., FakeOpenAIServer],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``-c 1``: never two requests out, yet while each answer but the last is checked, the next
+    article's request is already with the server (the batch keeps two articles per slot)."""
+    import summarizer.extract.draft as draft_module
+
+    server = fake_server(latency=0.05)
+    out_while_checked: list[int] = []
+    real = draft_module.find_problems
+
+    def watching(draft: Any, article_: Any) -> Any:
+        out_while_checked.append(requests_with_the_server(server))
+        return real(draft, article_)
+
+    monkeypatch.setattr(draft_module, "find_problems", watching)
+    source = write_folder(tmp_path / "articles", article, ids(3))
+    run = batch(source, tmp_path / "out.jsonl", server, "--concurrency", "1")
+
+    assert run.exit_code == 0, run.stderr
+    assert server.request_count == 3 and server.peak_in_flight == 1
+    assert out_while_checked == [1, 1, 0]
 
 
 # --------------------------------------------------------------------------- resuming

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from counting_transport import CountingTransport
+from counting_transport import CountingTransport, requests_with_the_server
 
 import summarizer.extract.draft as draft_module
 from summarizer.config import Settings
@@ -55,12 +55,15 @@ def _requests_out_at_each_check(
     real = draft_module.find_problems
     transport = CountingTransport()
 
+    server = FakeOpenAIServer(reference_draft, keep_bodies=False, latency=0.2)  # held while we look
+
     def watching(draft: Any, article_: Any) -> Any:
-        seen.append(transport.out)
+        # At the server: a request that only entered the transport does not count.
+        seen.append(requests_with_the_server(server))
         return real(draft, article_)
 
     monkeypatch.setattr(draft_module, "find_problems", watching)
-    with FakeOpenAIServer(reference_draft, keep_bodies=False) as server:
+    with server:
         summarizer = Summarizer(
             settings(base_url=server.base_url, max_in_flight=max_in_flight), transport=transport, cache=None
         )
