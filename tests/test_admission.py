@@ -17,9 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from counting_transport import CountingTransport, requests_with_the_server
+from requests_out import CountingTransport, requests_at_each_check
 
-import summarizer.extract.draft as draft_module
 from summarizer.batch.items import BatchItem, ResultWriter
 from summarizer.batch.runner import ARTICLES_PER_SLOT, BatchReport, run_batch
 from summarizer.config import Settings
@@ -59,17 +58,9 @@ def _requests_out_at_each_check(
     *,
     articles: int,
 ) -> list[int]:
-    seen: list[int] = []
-    real = draft_module.find_problems
     transport = CountingTransport()
-
     server = FakeOpenAIServer(reference_draft, keep_bodies=False, latency=0.2)  # held while we look
-
-    def watching(draft: Any, article_: Any) -> Any:
-        seen.append(requests_with_the_server(server))  # on the wire, not just in the transport
-        return real(draft, article_)
-
-    monkeypatch.setattr(draft_module, "find_problems", watching)
+    seen = requests_at_each_check(monkeypatch, server)
     with server:
         summarizer = Summarizer(
             settings(base_url=server.base_url, max_in_flight=1), transport=transport, cache=None

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from counting_transport import requests_with_the_server
+from requests_out import requests_at_each_check
 from typer.testing import CliRunner
 
 from summarizer.batch.items import BatchItem, ResultWriter, finished_ids, read_items, repair_tail
@@ -343,17 +343,8 @@ def test_concurrency_bounds_requests_and_the_next_one_is_out_while_an_answer_is_
 ) -> None:
     """``-c 1``: never two requests out, yet while each answer but the last is checked, the next
     article's request is already with the server (the batch keeps two articles per slot)."""
-    import summarizer.extract.draft as draft_module
-
     server = fake_server(latency=0.05)
-    out_while_checked: list[int] = []
-    real = draft_module.find_problems
-
-    def watching(draft: Any, article_: Any) -> Any:
-        out_while_checked.append(requests_with_the_server(server))
-        return real(draft, article_)
-
-    monkeypatch.setattr(draft_module, "find_problems", watching)
+    out_while_checked = requests_at_each_check(monkeypatch, server)
     source = write_folder(tmp_path / "articles", article, ids(3))
     run = batch(source, tmp_path / "out.jsonl", server, "--concurrency", "1")
 

@@ -13,9 +13,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from counting_transport import CountingTransport, requests_with_the_server
+from requests_out import CountingTransport, requests_at_each_check
 
-import summarizer.extract.draft as draft_module
 from summarizer.config import Settings
 from summarizer.llm.in_flight import InFlightLimit
 from summarizer.pipeline import Summarizer
@@ -51,18 +50,9 @@ def _requests_out_at_each_check(
     max_in_flight: int | None,
     callers_semaphore: bool,
 ) -> list[int]:
-    seen: list[int] = []
-    real = draft_module.find_problems
     transport = CountingTransport()
-
     server = FakeOpenAIServer(reference_draft, keep_bodies=False, latency=0.2)  # held while we look
-
-    def watching(draft: Any, article_: Any) -> Any:
-        # At the server: a request that only entered the transport does not count.
-        seen.append(requests_with_the_server(server))
-        return real(draft, article_)
-
-    monkeypatch.setattr(draft_module, "find_problems", watching)
+    seen = requests_at_each_check(monkeypatch, server)
     with server:
         summarizer = Summarizer(
             settings(base_url=server.base_url, max_in_flight=max_in_flight), transport=transport, cache=None

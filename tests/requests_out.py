@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import httpx
+import pytest
 
 from summarizer.llm.network import AiohttpTransport
 from summarizer.testing import FakeOpenAIServer
@@ -42,3 +44,19 @@ def requests_with_the_server(server: FakeOpenAIServer, wait_s: float = 0.5) -> i
     while server.in_flight == 0 and time.monotonic() < until:
         time.sleep(0.005)
     return server.in_flight
+
+
+def requests_at_each_check(monkeypatch: pytest.MonkeyPatch, server: FakeOpenAIServer) -> list[int]:
+    """A list that each check of an answer (``find_problems``) adds to: how many requests the
+    server holds at that moment. Give the server a latency, so a request is still there."""
+    import summarizer.extract.draft as draft_module
+
+    seen: list[int] = []
+    real = draft_module.find_problems
+
+    def watching(draft: Any, article: Any) -> Any:
+        seen.append(requests_with_the_server(server))  # on the wire, not just in the transport
+        return real(draft, article)
+
+    monkeypatch.setattr(draft_module, "find_problems", watching)
+    return seen
