@@ -102,7 +102,15 @@ def start_script(args: list[str], cwd: Path) -> subprocess.Popen[str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=_ctrl_c_deliverable,
     )
+
+
+def _ctrl_c_deliverable() -> None:
+    # A suite started in the background by a non-interactive shell inherits SIGINT ignored, and
+    # Python then never turns it into KeyboardInterrupt: the Ctrl-C tests would hang on that,
+    # not on the program. The script gets SIGINT as a terminal would deliver it.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def variant(article: str, item_id: str) -> str:
