@@ -346,8 +346,8 @@ class Summarizer:
         bad = summary.check_offsets(job.article.text)
         if bad:
             raise AssertionError(f"internal error: spans do not match the article: {bad[:3]}")
-        for article in {id(a): a for a in [job.article, *(r.article for r in job.requests)]}.values():
-            article.forget()  # nothing asks about this article again
+        for article in [job.article, *(r.article for r in job.requests)]:
+            article.forget()  # nothing asks about this article again (a chunk may be the whole)
         return summary
 
 

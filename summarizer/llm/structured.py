@@ -18,7 +18,8 @@ prepared per call, as instructor itself would.
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from summarizer.errors import NotStarted
@@ -94,9 +95,8 @@ class StructuredCall:
         request, ledger = self.request(kwargs), current_ledger()
         try:
             with self.limit.sync_slot():
-                if ledger is not None:
-                    ledger.before_send()
-                completion = _sent(create, request, ledger)
+                with _sending(ledger):
+                    completion = create(**request)
                 _book(completion, ledger)
         except NotStarted:
             raise
@@ -108,16 +108,8 @@ class StructuredCall:
         request, ledger = self.request(kwargs), current_ledger()
         try:
             async with self.limit.slot():
-                # Asked with the slot held: a batch that stopped while this article waited for
-                # its slot does not start it (llm/admission.py).
-                if ledger is not None:
-                    ledger.before_send()
-                try:
+                with _sending(ledger):
                     completion = await create(**request)
-                except Exception as exc:
-                    if ledger is not None:
-                        ledger.fault(exc)  # heard by a batch before the slot goes to the next request
-                    raise
                 # Booked before the slot goes to the next request, so a run budget counts it first.
                 _book(completion, ledger)
         except NotStarted:
@@ -151,12 +143,18 @@ class StructuredCall:
         return parsed
 
 
-def _sent(create: Callable[..., Any], request: dict[str, Any], ledger: Ledger | None) -> Any:
+@contextmanager
+def _sending(ledger: Ledger | None) -> Iterator[None]:
+    """A request being sent, its slot held (llm/admission.py): refused if its batch stopped while
+    this article waited for the slot; its failure heard by the batch before the slot is passed on."""
+    if ledger is None:
+        yield
+        return
+    ledger.before_send()
     try:
-        return create(**request)
+        yield
     except Exception as exc:
-        if ledger is not None:
-            ledger.fault(exc)
+        ledger.fault(exc)
         raise
 
 
