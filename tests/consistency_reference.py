@@ -37,7 +37,9 @@ def numbers(text: str) -> dict[float, str]:
     found: dict[float, str] = {}
     for m in _NUMBER.finditer(text):
         if m.group("word"):
-            value = float(_WORDS[m.group("word").lower()])
+            # The one change since issue 13: casefold, not lower (``"ſix".lower()`` is no key:
+            # a KeyError, found by test_consistency's generated text).
+            value = float(_WORDS[m.group("word").casefold()])
         else:
             value = float(m.group("digits").replace(",", "") + "." + (m.group("fraction") or "0"))
         scale = _SCALE.match(text, m.end())

@@ -19,7 +19,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from summarizer.extract.folding import fold_quote
+from summarizer.extract.folding import fold_quote, keeps_words
 
 _MAGNITUDE = {
     "hundred": 1e2,
@@ -204,6 +204,17 @@ class Reading:
     tokens: frozenset[str]  # the runs of word characters and apostrophes ``words`` come from
 
     @functools.cached_property
+    def runs(self) -> frozenset[str] | None:
+        """The runs of word characters alone (what a whole-word pattern can match), when they
+        are those of ``folded`` too (no accent was dropped between two of them); None otherwise.
+        (Asked of statements and quotes; a name is only looked up in ``words``.)"""
+        if self.plain != self.folded:
+            return None
+        if "'" not in self.plain:
+            return self.tokens
+        return frozenset(run for t in self.tokens for run in t.split("'") if run)
+
+    @functools.cached_property
     def stems(self) -> frozenset[str]:
         """The first four characters of every token (a superset of the words' stems: enough to
         rule out a shared beginning, which is all it is for)."""
@@ -211,6 +222,10 @@ class Reading:
 
     @functools.cached_property
     def numbers(self) -> dict[float, str]:
+        # A number word is matched whole, in the text as written: when folding kept its words,
+        # one set look-up says whether any is there; otherwise a substring search per word.
+        if self.runs is not None and keeps_words(self.text):
+            return _numbers(self.text, not _NUMBER_WORDS.isdisjoint(self.runs))
         lowered = self.text.casefold()  # what IGNORECASE compares ("ſix" is "six")
         return _numbers(self.text, any(word in lowered for word in _NUMBER_WORDS))
 
@@ -219,7 +234,10 @@ class Reading:
         # The pattern runs only on a text that holds one of its words as a substring of the
         # form it is searched in: never a match missed, and most texts skip the pattern.
         folded = self.folded
-        if "n't" not in folded and not any(word in folded for word in _NEGATION_WORDS):
+        if self.runs is not None:
+            if "n't" not in folded and _NEGATION_WORDS.isdisjoint(self.runs):
+                return False
+        elif "n't" not in folded and not any(word in folded for word in _NEGATION_WORDS):
             return False
         return bool(_NEGATION.search(_NOT_NEGATING.sub(" ", folded)))
 
@@ -290,8 +308,10 @@ def _numbers(text: str, number_word: bool) -> dict[float, str]:
         value = float(m.group("digits").replace(",", "") + "." + (m.group("fraction") or "0"))
         matches.append((start, m.end(), value, False))
     if number_word:
+        # casefold, not lower: IGNORECASE matches "ſix", and "ſix".lower() is no key.
         words_found = [
-            (m.start(), m.end(), float(_WORDS[m.group().lower()]), True) for m in _NUMBER_WORD.finditer(text)
+            (m.start(), m.end(), float(_WORDS[m.group().casefold()]), True)
+            for m in _NUMBER_WORD.finditer(text)
         ]
         if words_found:
             matches = sorted(matches + words_found)

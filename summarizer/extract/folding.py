@@ -224,6 +224,22 @@ def fold_text(text: str, *, casefold: bool) -> Folded:
     return Folded(structured, tuple(m for m in maps if m is not IDENTITY))
 
 
+_WORD_CHARACTER = re.compile(r"\w")
+
+
+@lru_cache(maxsize=4096)
+def _parts_words(ch: str) -> bool:
+    return bool(_WORD_CHARACTER.match(ch)) or bool(_WORD_CHARACTER.search(_char_fold(ch).casefold()))
+
+
+def keeps_words(text: str) -> bool:
+    """Whether folding ``text`` leaves its words (the runs of word characters) as they were,
+    but for case: true when every character outside ASCII is no part of a word and folds into
+    none (typographic quotes, dashes, spaces, "…"). A letter outside ASCII may fold into another
+    ("ﬁ" into "fi", "™" into "tm", joining the word before it): then the answer is no."""
+    return text.isascii() or not any(map(_parts_words, set(text) - _ASCII))
+
+
 @lru_cache(maxsize=8192)
 def fold(text: str) -> str:
     """The comparison form of a name: quote marks, apostrophes, dashes and spacing unified, case kept."""
