@@ -912,3 +912,30 @@ def test_rate_limiter_spaces_requests() -> None:
 
     asyncio.run(main())
     assert waits == [pytest.approx(1.0)]  # a full bucket of 60, then one a second
+
+
+@pytest.mark.parametrize("extra", [{}, {"url": "https://example.org/ü?a=1", "note": "line\nbreak “quoted”"}])
+def test_a_success_line_is_the_success_record_as_json(
+    article: str, reference_draft: dict[str, Any], extra: dict[str, Any]
+) -> None:
+    # The runner writes the summary with pydantic's serializer (issue 14); readers of the JSONL
+    # (resume, `summarizer check`, the archive) must see exactly the object success_record gives.
+    from summarizer.batch.runner import success_line, success_record
+    from summarizer.extract.draft import DraftSummary
+    from summarizer.extract.grounding import Article
+    from summarizer.extract.resolve import resolve
+
+    resolved = resolve(DraftSummary.model_validate(reference_draft), Article(article))
+    summary = Summary(
+        headline=resolved.headline,
+        abstract=resolved.abstract + ' – “ü” \u2028 \\ "',
+        entities=resolved.entities,
+        sources=resolved.sources,
+        claims=resolved.claims,
+    )
+    item = BatchItem('naïve/id "1"', article, extra)
+    line = success_line(item, summary)
+    assert "\n" not in line
+    assert json.loads(line) == json.loads(json.dumps(success_record(item, summary)))
+    assert list(json.loads(line)) == list(success_record(item, summary))  # the same key order
+    assert Summary.model_validate(json.loads(line)["summary"]) == summary

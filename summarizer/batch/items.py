@@ -265,8 +265,14 @@ class ResultWriter:
             os.close(self._fd)
             raise
 
-    def write(self, record: dict[str, Any]) -> None:
-        data = (json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
+    def write(self, record: dict[str, Any] | str) -> None:
+        """Append ``record``, a JSON object or (already serialized, without its newline) its line."""
+        line = (
+            record
+            if isinstance(record, str)
+            else json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+        )
+        data = (line + "\n").encode("utf-8")
         try:
             written = os.write(self._fd, data)
             while written < len(data):  # only on exotic filesystems; keep the line whole anyway

@@ -20,6 +20,7 @@ also ends when the run stops.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
@@ -164,6 +165,21 @@ def success_record(item: BatchItem, summary: Summary) -> dict[str, Any]:
     return record
 
 
+def success_line(item: BatchItem, summary: Summary) -> str:
+    """``success_record`` as its JSONL line (the same JSON object), the summary serialized by
+    pydantic in one call: its dict through ``json.dumps`` costs about three times as much
+    (issue 14: 0.8 against 0.25 ms for the reference record, paid once per article)."""
+    head = {"id": item.id, "status": "ok"}
+    line = (
+        json.dumps(head, ensure_ascii=False, separators=(",", ":"))[:-1]
+        + ',"summary":'
+        + summary.model_dump_json()
+    )
+    if item.extra:
+        line += ',"input":' + json.dumps(item.extra, ensure_ascii=False, separators=(",", ":"))
+    return line + "}"
+
+
 def error_record(item: BatchItem, exc: BaseException) -> dict[str, Any]:
     if isinstance(exc, SummarizerError):
         record: dict[str, Any] = {
@@ -291,7 +307,7 @@ async def run_batch(
             report.stopped = "the output cannot be written"
         stop.set()
 
-    def write(record: dict[str, Any]) -> bool:
+    def write(record: dict[str, Any] | str) -> bool:
         try:
             writer.write(record)
         except OutputError as exc:
@@ -315,7 +331,7 @@ async def run_batch(
             if isinstance(exc, OutputError):  # e.g. --record's cassette: every next article would fail alike
                 output_failed(exc)
         else:
-            report.add(summary, written=write(success_record(item, summary)))
+            report.add(summary, written=write(success_line(item, summary)))
         budget_reached(report.cost_usd)  # also for a summarizer that cannot price one answer
         if on_progress is not None:
             on_progress(report)
