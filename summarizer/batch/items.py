@@ -236,6 +236,11 @@ def finished_ids(out: Path) -> set[str]:
     return {item_id for item_id, state in status.items() if state == "ok"}
 
 
+def compact_json(value: Any) -> str:
+    """``value`` as JSON the way the output JSONL has it: UTF-8 as is, no spaces."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
 class ResultWriter:
     """Appends whole lines to ``out``, the only writer of it for as long as it is open.
 
@@ -267,11 +272,7 @@ class ResultWriter:
 
     def write(self, record: dict[str, Any] | str) -> None:
         """Append ``record``, a JSON object or (already serialized, without its newline) its line."""
-        line = (
-            record
-            if isinstance(record, str)
-            else json.dumps(record, ensure_ascii=False, separators=(",", ":"))
-        )
+        line = record if isinstance(record, str) else compact_json(record)
         data = (line + "\n").encode("utf-8")
         try:
             written = os.write(self._fd, data)

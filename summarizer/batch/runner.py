@@ -20,13 +20,12 @@ also ends when the run stops.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from summarizer.batch.items import BatchItem, ResultWriter
+from summarizer.batch.items import BatchItem, ResultWriter, compact_json
 from summarizer.errors import InputError, NotStarted, OutputError, SummarizerError
 from summarizer.llm.admission import Admission, admitting
 from summarizer.llm.budget import max_output_tokens
@@ -169,14 +168,9 @@ def success_line(item: BatchItem, summary: Summary) -> str:
     """``success_record`` as its JSONL line (the same JSON object), the summary serialized by
     pydantic in one call: its dict through ``json.dumps`` costs about three times as much
     (issue 14: 0.8 against 0.25 ms for the reference record, paid once per article)."""
-    head = {"id": item.id, "status": "ok"}
-    line = (
-        json.dumps(head, ensure_ascii=False, separators=(",", ":"))[:-1]
-        + ',"summary":'
-        + summary.model_dump_json()
-    )
+    line = f'{{"id":{compact_json(item.id)},"status":"ok","summary":{summary.model_dump_json()}'
     if item.extra:
-        line += ',"input":' + json.dumps(item.extra, ensure_ascii=False, separators=(",", ":"))
+        line += f',"input":{compact_json(item.extra)}'
     return line + "}"
 
 
