@@ -171,3 +171,17 @@ def test_generated_text(statement: str, evidence: str, names: list[str]) -> None
 @given(statement=GLUED, evidence=GLUED, names=st.lists(GLUED, max_size=2))
 def test_generated_text_glued(statement: str, evidence: str, names: list[str]) -> None:
     _same(statement, evidence, names)
+
+
+def test_a_reading_answers_each_question_once() -> None:
+    reading = consistency.read("Russia did not take in 200,000 Syrians, Mr Putin said.")
+    asked = ("runs", "stems", "numbers", "negates", "capitalised")
+    assert not any(name in vars(reading) for name in asked)  # nothing is worked out up front
+    first = [getattr(reading, name) for name in asked]
+    assert all(name in vars(reading) for name in asked)  # ... and each, once asked, is kept
+    assert [getattr(reading, name) for name in asked] == first
+    assert all(getattr(reading, name) is value for name, value in zip(asked, first, strict=True))
+    assert first[2] == {200000.0: "200,000"} and first[3] is True
+    assert [word for word, _ in first[4]] == ["Russia", "Syrians", "Putin"]
+    # Asked of the class, the descriptor itself, with the docstring of what it computes.
+    assert consistency.Reading.capitalised.__doc__.startswith("Its capitalised words")

@@ -14,10 +14,10 @@ re-ask in which the model is told exactly which word lacks support.
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any, Generic, TypeVar, overload
 
 from summarizer.extract.folding import fold_quote, keeps_words
 
@@ -192,6 +192,32 @@ _TOKEN = re.compile(r"[\w']+")
 _ACCENT = re.compile(r"[\u0300-\u036f]")
 
 
+_V = TypeVar("_V")
+
+
+class _read_once(Generic[_V]):  # a decorator, named like the one it replaces
+    """``functools.cached_property`` without its lock: Python 3.11's takes an ``RLock`` on every
+    first access, and a claim's check asks some 190 such first questions per article. A reading
+    belongs to one article's check, so nothing computes the same value twice at once; should two
+    threads ever race, both compute the same pure value and one of them is kept."""
+
+    def __init__(self, compute: Callable[[Any], _V]) -> None:
+        self.compute, self.name = compute, compute.__name__
+        self.__doc__ = compute.__doc__
+
+    @overload
+    def __get__(self, instance: None, owner: type) -> _read_once[_V]: ...
+    @overload
+    def __get__(self, instance: object, owner: type) -> _V: ...
+    def __get__(self, instance: object | None, owner: type) -> _V | _read_once[_V]:
+        if instance is None:
+            return self
+        # Stored in the instance's own dictionary, which shadows this (non-data) descriptor from
+        # then on: the next access is a plain attribute look-up.
+        value = instance.__dict__[self.name] = self.compute(instance)
+        return value
+
+
 @dataclass(frozen=True)
 class Reading:
     """What the check needs of one text, read once: its words, and (asked of statements and
@@ -203,7 +229,7 @@ class Reading:
     words: frozenset[str]  # plain words, possessive "'s" and trailing "'" removed
     tokens: frozenset[str]  # the runs of word characters and apostrophes ``words`` come from
 
-    @functools.cached_property
+    @_read_once
     def runs(self) -> frozenset[str] | None:
         """The runs of word characters alone (what a whole-word pattern can match), when they
         are those of ``folded`` too (no accent was dropped between two of them); None otherwise.
@@ -214,13 +240,13 @@ class Reading:
             return self.tokens
         return frozenset(run for t in self.tokens for run in t.split("'") if run)
 
-    @functools.cached_property
+    @_read_once
     def stems(self) -> frozenset[str]:
         """The first four characters of every token (a superset of the words' stems: enough to
         rule out a shared beginning, which is all it is for)."""
         return frozenset(t[:4] for t in self.tokens if len(t) >= 4)
 
-    @functools.cached_property
+    @_read_once
     def numbers(self) -> dict[float, str]:
         # A number word is matched whole, in the text as written: when folding kept its words,
         # one set look-up says whether any is there; otherwise a substring search per word.
@@ -229,7 +255,7 @@ class Reading:
         lowered = self.text.casefold()  # what IGNORECASE compares ("ſix" is "six")
         return _numbers(self.text, any(word in lowered for word in _NUMBER_WORDS))
 
-    @functools.cached_property
+    @_read_once
     def negates(self) -> bool:
         # The pattern runs only on a text that holds one of its words as a substring of the
         # form it is searched in: never a match missed, and most texts skip the pattern.
@@ -241,7 +267,7 @@ class Reading:
             return False
         return bool(_NEGATION.search(_NOT_NEGATING.sub(" ", folded)))
 
-    @functools.cached_property
+    @_read_once
     def capitalised(self) -> tuple[tuple[str, str], ...]:
         """Its capitalised words that may name something, each with its plain form (asked of
         statements: every one must be backed)."""
@@ -386,11 +412,16 @@ def unsupported(
     elif quoted.negates and not said.refuses:
         problems.append("the quote negates but the statement does not")
     # Each name the statement uses must be a word of its quote or of one of its names; the
-    # texts are looked in one by one (no union of their words is built for every claim).
-    backing = [quoted, *map(reader, names)]
+    # texts are looked in one by one (no union of their words is built for every claim), and
+    # the names are read only for a word the quote does not have.
     unknown: list[str] = []
+    backing: list[Reading] | None = None
     for token, word in said.capitalised:
-        if token in unknown or any(word in r.words for r in backing):
+        if token in unknown or word in quoted.words:
+            continue
+        if backing is None:
+            backing = [quoted, *map(reader, names)]
+        if any(word in r.words for r in backing):
             continue
         if not _related(word, backing):
             unknown.append(token)
