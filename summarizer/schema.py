@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -49,6 +49,25 @@ class Attribution(StrEnum):
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+_M = TypeVar("_M", bound=_Model)
+_EVERY_FIELD: dict[type[_Model], set[str]] = {}
+
+
+def built(model: type[_M], **values: Any) -> _M:
+    """A ``model`` from values that are valid already (the pipeline's own, taken from a validated
+    draft and the article), every field given: no second validation pass, and the fields set of
+    all such instances one set per class instead of one per instance. A summary keeps some 150
+    models; every set is one more container the cyclic collector walks while the summary lives.
+    The shared set never changes: the models are frozen, adding a field name it holds already is
+    a no-op, and pydantic copies the set when it copies a model (``model_copy``)."""
+    every = _EVERY_FIELD.get(model)
+    if every is None:
+        every = _EVERY_FIELD[model] = set(model.model_fields)
+    if values.keys() != every:
+        raise TypeError(f"{model.__name__} built without every field: {sorted(every ^ values.keys())}")
+    return model.model_construct(every, **values)
 
 
 class Span(_Model):

@@ -623,3 +623,45 @@ def test_same_named_entities_do_not_depend_on_entity_order(seed: Article) -> Non
     forward, backward = run(entities), run(entities[::-1])
     assert forward.entities == backward.entities
     assert forward.claims == backward.claims
+
+
+def _models(value: Any) -> list[Any]:
+    """Every pydantic model inside ``value``, depth first."""
+    from pydantic import BaseModel
+
+    if isinstance(value, BaseModel):
+        return [value, *(m for v in value.__dict__.values() for m in _models(v))]
+    if isinstance(value, list):
+        return [m for v in value for m in _models(v)]
+    return []
+
+
+def test_a_resolved_summary_is_what_validation_would_build(resolved: Resolved) -> None:
+    # resolve and grounding build their models without validating them again (schema.built):
+    # the result must be indistinguishable from the same summary validated field by field.
+    summary = Summary(
+        headline=resolved.headline,
+        abstract=resolved.abstract,
+        entities=resolved.entities,
+        sources=resolved.sources,
+        claims=resolved.claims,
+    )
+    validated = Summary.model_validate(summary.model_dump(exclude_unset=True))
+    assert summary == validated
+    built_models, validated_models = _models(summary), _models(validated)
+    assert len(built_models) == len(validated_models) > 100
+    for ours, theirs in zip(built_models, validated_models, strict=True):
+        assert type(ours) is type(theirs)
+        assert ours.model_fields_set == theirs.model_fields_set
+    assert summary.model_dump(exclude_unset=True) == validated.model_dump(exclude_unset=True)
+    assert summary.model_dump_json() == validated.model_dump_json()
+
+
+def test_built_refuses_a_model_without_every_field() -> None:
+    from summarizer.schema import Span, built
+
+    assert built(Span, text="Moscow", start=0, end=6) == Span(text="Moscow", start=0, end=6)
+    with pytest.raises(TypeError, match=r"Span built without every field: \['end'\]"):
+        built(Span, text="Moscow", start=0)
+    with pytest.raises(TypeError, match=r"\['stop'\]"):
+        built(Span, text="Moscow", start=0, end=6, stop=6)

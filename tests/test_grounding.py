@@ -484,3 +484,29 @@ def test_hints_are_whole_words_of_the_article(seed: Article, seed_text: str) -> 
 )
 def test_no_hint_for_a_fabricated_quote(seed: Article, fabricated: str) -> None:
     assert seed.closest_passage(fabricated) is None
+
+
+def test_spans_built_by_grounding_behave_as_validated_ones() -> None:
+    # Grounding builds its spans without validation and with one fields set shared per class:
+    # pydantic must still see them as a validated span with every field given.
+    from summarizer.schema import Evidence
+
+    article = Article("Moscow said on Monday that it would not comment. Moscow... later said more.")
+    mention, other = article.mentions("Moscow")
+    plain = article.locate("it would not comment")
+    edited = article.locate("Moscow said ... it would not comment")
+    assert plain is not None and edited is not None and edited.fragments
+    validated_span = Span(text=mention.text, start=mention.start, end=mention.end)
+    validated_evidence = Evidence.model_validate(edited.model_dump())
+    for built, validated in [(mention, validated_span), (edited, validated_evidence)]:
+        assert built == validated
+        assert built.model_fields_set == validated.model_fields_set == set(type(built).model_fields)
+        assert built.model_dump(exclude_unset=True) == validated.model_dump(exclude_unset=True)
+        assert built.model_dump_json() == validated.model_dump_json()
+    # A copy with a change is a model of its own; the spans it was copied from keep their fields set.
+    moved = mention.model_copy(update={"start": 1})
+    assert moved.start == 1 and mention.start == 0 and other.start > 0
+    assert mention.model_fields_set == other.model_fields_set == {"text", "start", "end"}
+    assert plain.model_fields_set == {"text", "start", "end", "fragments"}
+    with pytest.raises(Exception, match="frozen"):
+        mention.start = 2  # type: ignore[misc]

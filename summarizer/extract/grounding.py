@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from summarizer.extract.folding import Folded, fold, fold_quote, fold_text
-from summarizer.schema import Evidence, Span
+from summarizer.schema import Evidence, Span, built
 
 _T = TypeVar("_T")
 
@@ -170,7 +170,7 @@ class Article:
     def _span(self, bounds: tuple[int, int]) -> Span:
         # Built from the article itself, so text and offsets agree by construction.
         s, e = bounds
-        return Span.model_construct(text=self.text[s:e], start=s, end=e)
+        return built(Span, text=self.text[s:e], start=s, end=e)
 
     def _widen_to_marks(self, bounds: tuple[int, int], piece: _Piece) -> tuple[int, int]:
         """Take in the article's punctuation and quotation marks where the model's quote has them too."""
@@ -205,7 +205,7 @@ class Article:
                 if bounds is not None:
                     start, end = bounds
                     text = self.text[start:end]
-                    evidence = Evidence.model_construct(text=text, start=start, end=end, fragments=[])
+                    evidence = built(Evidence, text=text, start=start, end=end, fragments=[])
                     return Grounding(evidence, quoted=text)
                 continue
             grounding = self._ground_pieces(pieces)
@@ -271,9 +271,7 @@ class Article:
             return Grounding(None, refusal=reason)
         start, end = best[0][0], best[-1][1]
         fragments = [self._span(bounds) for bounds in best]
-        evidence = Evidence.model_construct(
-            text=self.text[start:end], start=start, end=end, fragments=fragments
-        )
+        evidence = built(Evidence, text=self.text[start:end], start=start, end=end, fragments=fragments)
         return Grounding(evidence, quoted=" … ".join(f.text for f in fragments))
 
     # -- names ------------------------------------------------------------------------

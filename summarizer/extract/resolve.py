@@ -16,7 +16,7 @@ from typing import Any
 
 from summarizer.extract.draft import DraftEntity, DraftSummary, ProblemKind, claim_names, claim_problem
 from summarizer.extract.grounding import Article, fold, mention_spans
-from summarizer.schema import Claim, Entity, Evidence, Source
+from summarizer.schema import Claim, Entity, Evidence, Source, built
 
 
 @dataclass
@@ -63,7 +63,8 @@ def resolve(draft: DraftSummary, article: Article) -> Resolved:
                 warnings.append(
                     f"source {draft_source.name!r}: removed link to unknown entity {draft_source.entity_id}"
                 )
-        sources_by_draft_id[draft_source.id] = Source(
+        sources_by_draft_id[draft_source.id] = built(
+            Source,
             id=unique_id(slug(draft_source.name, "source"), source_ids),
             name=draft_source.name.strip(),
             kind=draft_source.kind,
@@ -124,8 +125,9 @@ def resolve(draft: DraftSummary, article: Article) -> Resolved:
         )
     kept.sort(key=lambda item: (item[0].start, item[0].end))
     # The evidence is grounding's own (built from the article, and frozen like every model of
-    # the schema, so it is safe to share): not rebuilt and validated a second time.
-    claims = [Claim(id=f"c{i}", evidence=span, **fields) for i, (span, fields) in enumerate(kept, 1)]
+    # the schema, so it is safe to share): not rebuilt and validated a second time. Nor is the
+    # rest (schema.built): every value comes from the validated draft.
+    claims = [built(Claim, id=f"c{i}", evidence=span, **fields) for i, (span, fields) in enumerate(kept, 1)]
 
     # Sources in the order the claims first cite them; uncited ones keep the model's order.
     first_cited = {}
@@ -184,7 +186,8 @@ def _resolve_entities(
         entity_id = unique_id(slug(draft.name, "entity"), taken)
         entity_ids[draft.id] = entity_id
         entities.append(
-            Entity(
+            built(
+                Entity,
                 id=entity_id,
                 name=draft.name.strip(),
                 type=draft.type,
