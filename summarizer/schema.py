@@ -52,7 +52,8 @@ class _Model(BaseModel):
 
 
 _M = TypeVar("_M", bound=_Model)
-_EVERY_FIELD: dict[type[_Model], set[str]] = {}
+_FIELDS: dict[type[_Model], tuple[tuple[str, ...], set[str]]] = {}
+_set = object.__setattr__  # what pydantic itself sets a frozen model's slots with
 
 
 def built(model: type[_M], **values: Any) -> _M:
@@ -61,13 +62,33 @@ def built(model: type[_M], **values: Any) -> _M:
     all such instances one set per class instead of one per instance. A summary keeps some 150
     models; every set is one more container the cyclic collector walks while the summary lives.
     The shared set never changes: the models are frozen, adding a field name it holds already is
-    a no-op, and pydantic copies the set when it copies a model (``model_copy``)."""
-    every = _EVERY_FIELD.get(model)
-    if every is None:
-        every = _EVERY_FIELD[model] = set(model.model_fields)
+    a no-op, and pydantic copies the set when it copies a model (``model_copy``).
+
+    The instance is what ``model_construct`` makes (tests/test_draft_and_resolve.py compares
+    them), without its look-ups of aliases and defaults field by field, which cost more than
+    the rest of building a span."""
+    fields = _FIELDS.get(model) or _fields_of(model)
+    names, every = fields
     if values.keys() != every:
         raise TypeError(f"{model.__name__} built without every field: {sorted(every ^ values.keys())}")
-    return model.model_construct(every, **values)
+    instance = model.__new__(model)
+    _set(instance, "__dict__", {name: values[name] for name in names})  # in the model's field order
+    _set(instance, "__pydantic_fields_set__", every)
+    _set(instance, "__pydantic_extra__", None)
+    _set(instance, "__pydantic_private__", None)
+    return instance
+
+
+def _fields_of(model: type[_Model]) -> tuple[tuple[str, ...], set[str]]:
+    # What model_construct would do differently: aliases, private attributes, model_post_init.
+    if (
+        any(f.alias or f.validation_alias for f in model.model_fields.values())
+        or model.__private_attributes__
+        or model.__pydantic_post_init__
+    ):
+        raise TypeError(f"{model.__name__} cannot be built field by field: use model_construct")
+    fields = _FIELDS[model] = (tuple(model.model_fields), set(model.model_fields))
+    return fields
 
 
 class Span(_Model):

@@ -665,3 +665,34 @@ def test_built_refuses_a_model_without_every_field() -> None:
         built(Span, text="Moscow", start=0)
     with pytest.raises(TypeError, match=r"\['stop'\]"):
         built(Span, text="Moscow", start=0, end=6, stop=6)
+
+
+def test_built_makes_what_model_construct_makes(resolved: Resolved) -> None:
+    from summarizer.schema import Claim, Entity, Evidence, Source, Span
+
+    models = _models([*resolved.entities, *resolved.sources, *resolved.claims])
+    assert {type(m) for m in models} == {Span, Evidence, Claim, Entity, Source}
+    for ours in models:
+        theirs = type(ours).model_construct(**ours.__dict__)
+        assert list(ours.__dict__.items()) == list(theirs.__dict__.items())  # the field order too
+        assert ours.model_fields_set == theirs.model_fields_set
+        assert ours.__pydantic_extra__ is theirs.__pydantic_extra__ is None
+        assert ours.__pydantic_private__ is theirs.__pydantic_private__ is None
+        assert repr(ours) == repr(theirs)
+
+
+def test_built_refuses_a_model_it_would_build_wrong() -> None:
+    from pydantic import BaseModel, Field, PrivateAttr
+
+    from summarizer.schema import built
+
+    class Aliased(BaseModel):
+        value: int = Field(alias="v")
+
+    class Private(BaseModel):
+        value: int
+        _seen: int = PrivateAttr(0)
+
+    for model in (Aliased, Private):
+        with pytest.raises(TypeError, match="cannot be built field by field"):
+            built(model, value=1)  # type: ignore[type-var]
