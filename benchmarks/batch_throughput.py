@@ -4,9 +4,13 @@
     python benchmarks/batch_throughput.py --quick    # small sizes, prints only
 
 For each load (latency L, concurrency C, with or without 10% of requests answered 429 with
-``Retry-After``), the same N distinct articles (the seed article behind a unique first line,
-so the reference draft grounds in each and no two share a cache key) go through, one after
-another against one server:
+``Retry-After``), the same N distinct articles go through, one after another against one server.
+Article i is the seed article behind a unique first line, with its commonest short words spelled
+its own way ("the" as "theqbaf" in one, "theqbag" in the next); the server answers it with the
+reference draft spelled the same way. So each draft grounds in its article, and no two articles
+share a cache key or the texts of their statements and quotes, as a day's articles do not: the
+library's process-wide memories of folded text (``extract/folding.py``) help as much as they
+would in a real batch (names recur, sentences do not), not 256 times over one draft. The ways:
 
 - **raw openai SDK**: ``AsyncOpenAI`` (its own default client), gather + semaphore, the same
   request body (prompt, tool, tool_choice), the answer left unparsed;
@@ -68,9 +72,47 @@ ARTICLE = ARTICLE_PATH.read_text(encoding="utf-8")
 DRAFT: dict[str, Any] = json.loads(DRAFT_PATH.read_text(encoding="utf-8"))
 
 
+_SHORT_WORDS = re.compile(r"\b(the|and|said|of|to|in|a)\b")
+_HEADER = re.compile(r"\[bench-(-?\d+)\]")
+
+
+def spelled(text: str, i: int) -> str:
+    """``text`` with its commonest short words spelled as article ``i`` spells them."""
+    code, n = "", i + 10_000  # (warm-up articles have negative numbers)
+    while n:
+        n, digit = divmod(n, 26)
+        code += chr(ord("a") + digit)
+    return _SHORT_WORDS.sub(lambda m: f"{m.group()}q{code}", text)
+
+
 def variant(i: int) -> str:
-    """The seed article with a unique first line: the reference quotes still ground in it."""
-    return f"[bench-{i:05d}]\n{ARTICLE}"
+    """Article ``i``: the seed article behind a unique first line, spelled its own way."""
+    return f"[bench-{i:05d}]\n{spelled(ARTICLE, i)}"
+
+
+def draft_for(i: int) -> dict[str, Any]:
+    """The reference draft for article ``i``: spelled as the article is, so it grounds in it."""
+
+    def respell(value: Any) -> Any:
+        if isinstance(value, str):
+            return spelled(value, i)
+        if isinstance(value, list):
+            return [respell(v) for v in value]
+        if isinstance(value, dict):
+            return {
+                k: (v if k in ("id", "type", "kind", "attribution") else respell(v)) for k, v in value.items()
+            }
+        return value
+
+    return dict(respell(DRAFT))
+
+
+def answer(body: dict[str, Any]) -> dict[str, Any]:
+    """The server's answer: the draft for the article the request carries (its first line)."""
+    found = _HEADER.search(json.dumps(body["messages"][-1]["content"]))
+    if found is None:
+        raise ValueError("a request without a benchmark article")
+    return draft_for(int(found.group(1)))
 
 
 def log(message: str) -> None:
@@ -84,7 +126,7 @@ def serve(options: dict[str, Any]) -> None:
     """Child-process mode: run a FakeOpenAIServer; answer "stats"/"reset"/"quit" on stdin."""
     from summarizer.testing import FakeOpenAIServer
 
-    with FakeOpenAIServer(DRAFT, keep_bodies=False, **options) as server:
+    with FakeOpenAIServer(answer=answer, keep_bodies=False, **options) as server:
         print(server.base_url, flush=True)
         for line in sys.stdin:
             command = line.strip()
