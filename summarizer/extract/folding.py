@@ -138,30 +138,38 @@ def _run_replacement(text: str, start: int, end: int) -> str:
     return " "
 
 
-# Two neighbours that _STRUCTURE would join into a run, once tabs, newlines, no-break spaces
-# and double quotation marks are known to be absent (``_settled``).
-_RUN_PAIRS = ("  ", " '", "' ", " -", "- ", "--", "''", "'-", "-'")
-
-
 def _settled(text: str) -> bool:
     """Whether ``_STRUCTURE`` has nothing to change in ``text``, found with substring searches
     (a regular expression costs about ten times as much on a short text, and most statements,
-    quotes and names have nothing to change)."""
+    quotes and names have nothing to change). Once tabs, newlines, no-break spaces and double
+    quotation marks are known to be absent, what is left to find is two neighbours of
+    ``[ '-]`` (a run) and an apostrophe outside a word; every run with an apostrophe in it has
+    one outside a word, so the runs left to look for are "  " and a dash beside a space or a
+    dash. Dashes and apostrophes are few: each is looked at where ``str.find`` stops."""
     if '"' in text or not text.isprintable():  # every whitespace character but " " is unprintable
         return False
-    if any(pair in text for pair in _RUN_PAIRS):
+    if "  " in text:
         return False
+    last = len(text) - 1
+    at = text.find("-")
+    while at >= 0:
+        if (at > 0 and text[at - 1] in " -") or (at < last and text[at + 1] in " -"):
+            return False
+        at = text.find("-", at + 1)
     at = text.find("'")
     while at >= 0:  # an apostrophe stays only inside a word
-        if at == 0 or at == len(text) - 1 or not (text[at - 1].isalnum() and text[at + 1].isalnum()):
+        if at == 0 or at == last or not (text[at - 1].isalnum() and text[at + 1].isalnum()):
             return False
         at = text.find("'", at + 1)
     return True
 
 
 def _structure(text: str) -> tuple[str, OffsetMap]:
-    if _settled(text):
-        return text, IDENTITY
+    return (text, IDENTITY) if _settled(text) else _restructure(text)
+
+
+def _restructure(text: str) -> tuple[str, OffsetMap]:
+    """``_STRUCTURE``'s runs rewritten (what ``_settled`` tells apart without the pattern)."""
     changes: list[tuple[int, int, int]] = []
     pieces: list[str] = []
     last = 0
@@ -249,4 +257,6 @@ def fold(text: str) -> str:
 @lru_cache(maxsize=8192)
 def fold_quote(text: str) -> str:
     """The comparison form of a quote: as ``fold``, and case-insensitive."""
-    return fold_text(text, casefold=True).text.strip()
+    # fold_text(text, casefold=True).text.strip(), from the fold a name or a statement has
+    # mostly had already: casefolding is per character, and turns no character into a space.
+    return fold(text).casefold()
