@@ -254,7 +254,6 @@ def fold(text: str) -> str:
     return fold_text(text, casefold=False).text.strip()
 
 
-@lru_cache(maxsize=8192)
 def fold_quote(text: str) -> str:
     """The comparison form of a quote: as ``fold``, and case-insensitive."""
     # fold_text(text, casefold=True).text.strip(), from the fold a name or a statement has
