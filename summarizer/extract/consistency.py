@@ -189,6 +189,7 @@ _NEGATION_WORDS = frozenset(
 _REFUSAL_STEMS = ("den", "refus", "fail", "reject", "declin", "lack", "absent", "unable", "rul")
 _NUMBER_WORDS = frozenset(_WORDS)
 _TOKEN = re.compile(r"[\w']+")
+_WORD_RUN = re.compile(r"\w+")
 _ACCENT = re.compile(r"[\u0300-\u036f]")
 
 
@@ -238,7 +239,8 @@ class Reading:
             return None
         if "'" not in self.plain:
             return self.tokens
-        return frozenset(run for t in self.tokens for run in t.split("'") if run)
+        # The tokens cut at their apostrophes are the runs of word characters of the text.
+        return frozenset(_WORD_RUN.findall(self.plain))
 
     @_read_once
     def stems(self) -> frozenset[str]:
