@@ -590,8 +590,9 @@ def main() -> int:
         f"Run {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC with `python benchmarks/batch_throughput.py` on "
         f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPU(s), Python "
         f"{platform.python_version()}, summarizer {version('summarizer')} ({versions}). Server: "
-        "`summarizer.testing.FakeOpenAIServer` in a child process, answering the reference draft after "
-        f"the latency L; {n} distinct articles, one call each, no re-asks. Load average "
+        "`summarizer.testing.FakeOpenAIServer` in a child process, answering each article after the "
+        "latency L with the reference draft spelled as that article is (the script's docstring: no two "
+        f"share a statement or a quote); {n} distinct articles, one call each, no re-asks. Load average "
         f"{load_before:.2f} before the run, {load_after:.2f} after (the machine is shared: a busy one "
         "inflates every CPU-bound figure)."
     )
