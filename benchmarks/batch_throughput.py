@@ -48,6 +48,7 @@ import platform
 import pstats
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -480,6 +481,16 @@ LOADS = (
     Load(1.0, 64, rate_limited=True),
 )
 WAYS = (*IN_PROCESS, CLI)
+IN_PROCESS_ORDER = tuple(IN_PROCESS)
+CPU_LOAD = Load(1.0, 64)  # where CPU per article is measured
+CPU_REPEATS = 3  # runs of each in-process way there (the CLI's CPU is from its one run)
+
+
+@dataclass(frozen=True)
+class Sample:
+    cpu_s: float  # per article
+    gc_s: float | None  # of it, the collector's (None: not measured, the CLI's subprocess)
+    wall_s: float
 
 
 def main() -> int:
@@ -506,7 +517,7 @@ def main() -> int:
     n = args.articles
     texts = [variant(i) for i in range(n)]
     cells: dict[tuple[Load, str], str] = {}
-    cpu_at_64: dict[str, tuple[float, float | None, float]] = {}  # CPU and GC per article, wall
+    cpu_at_64: dict[str, list[Sample]] = {}
     notes: list[str] = []
     profile_text = ""
     work = Path(tempfile.mkdtemp(prefix="summarizer-bench-"))
@@ -523,20 +534,21 @@ def main() -> int:
                         cli = cli_run(server, folder, load.concurrency, work)
                         served = server.stats()
                         cells[load, way] = (
-                            f"**{cli.reported_s / ideal:.2f}x** run, {cli.total_s / ideal:.2f}x end to end"
+                            f"**{cli.reported_s / ideal:.3f}x** run, {cli.total_s / ideal:.3f}x end to end"
                         )
                         wall, cpu, done, collector_s = cli.reported_s, cli.cpu_s, cli.summarized, None
                     else:
                         run = in_process_run(IN_PROCESS[way], server, texts, load.concurrency)
                         served = run.extra
-                        cells[load, way] = f"**{run.wall_s / ideal:.2f}x**"
+                        cells[load, way] = f"**{run.wall_s / ideal:.3f}x**"
                         wall, cpu, done, collector_s = run.wall_s, run.cpu_s, run.completed, run.gc_s
                     if done != n:
                         cells[load, way] += f" ({done}/{n} done)"
                     if load.rate_limited:
                         cells[load, way] += f", {served['rate_limited']} 429s"
-                    if load == Load(1.0, 64):
-                        cpu_at_64[way] = (cpu / n, None if collector_s is None else collector_s / n, wall)
+                    if load == CPU_LOAD:
+                        gc_per_article = None if collector_s is None else collector_s / n
+                        cpu_at_64.setdefault(way, []).append(Sample(cpu / n, gc_per_article, wall))
             if load.rate_limited:
                 # Each 429 costs its Retry-After and one more full latency in its slot.
                 extra = (n // RATE_LIMIT_EVERY) * (RETRY_AFTER_S + load.latency) / load.concurrency
@@ -546,6 +558,16 @@ def main() -> int:
                 )
             else:
                 notes.append(f"{load.label}: ideal {ideal:.2f} s")
+
+        if CPU_LOAD in loads:
+            # CPU per article moves by 10-20% from run to run here: the in-process ways are run
+            # again at this load, interleaved, and the table gives each one's median.
+            with ServerProcess(**CPU_LOAD.server_options()) as server:
+                for repeat in range(1, CPU_REPEATS):
+                    for way in IN_PROCESS_ORDER[repeat:] + IN_PROCESS_ORDER[:repeat]:
+                        log(f"{CPU_LOAD.label}, CPU repeat {repeat}: {way}")
+                        run = in_process_run(IN_PROCESS[way], server, texts, CPU_LOAD.concurrency)
+                        cpu_at_64[way].append(Sample(run.cpu_s / n, run.gc_s / n, run.wall_s))
 
         memory_rows = []
         with ServerProcess(latency=0) as server:
@@ -641,16 +663,22 @@ def main() -> int:
     return 0
 
 
-def cpu_rows(cpu_at_64: dict[str, tuple[float, float | None, float]]) -> list[tuple[str, str, str]]:
-    """One row per way: CPU per article, and beside it the ratio to the raw SDK's (the same
-    machine, the same run), the collector's share and the wall time."""
-    raw = cpu_at_64.get("raw openai SDK", (0.0, None, 0.0))[0]
+def cpu_rows(cpu_at_64: dict[str, list[Sample]]) -> list[tuple[str, str, str]]:
+    """One row per way: the median CPU per article over its runs (and their range), and beside
+    it the ratio to the raw SDK's median (the same machine, the same run), the collector's
+    share and the wall time."""
+    raw_samples = cpu_at_64.get("raw openai SDK", [])
+    raw = statistics.median(s.cpu_s for s in raw_samples) if raw_samples else 0.0
     rows = []
-    for way, (cpu, collector, wall) in cpu_at_64.items():
-        notes = [f"{cpu / raw:.2f} times the raw SDK's"] if raw else []
-        if collector is not None:
-            notes.append(f"cyclic GC {collector * 1000:.1f} ms of it")
-        notes.append(f"{wall:.2f} s wall")
+    for way, samples in cpu_at_64.items():
+        cpu = statistics.median(s.cpu_s for s in samples)
+        low, high = (f(s.cpu_s for s in samples) * 1000 for f in (min, max))
+        runs = f"median of {len(samples)} runs ({low:.1f}-{high:.1f} ms)" if len(samples) > 1 else "one run"
+        notes = [runs, f"{cpu / raw:.2f} times the raw SDK's"] if raw else [runs]
+        collector = [s.gc_s for s in samples if s.gc_s is not None]
+        if collector:
+            notes.append(f"cyclic GC {statistics.median(collector) * 1000:.1f} ms of it")
+        notes.append(f"{statistics.median(s.wall_s for s in samples):.2f} s wall")
         rows.append((way, f"{cpu * 1000:.1f} ms", "; ".join(notes)))
     return rows
 
