@@ -67,10 +67,10 @@ def built(model: type[_M], **values: Any) -> _M:
     The instance is what ``model_construct`` makes (tests/test_draft_and_resolve.py compares
     them), without its look-ups of aliases and defaults field by field, which cost more than
     the rest of building a span."""
-    fields = _FIELDS.get(model) or _fields_of(model)
-    names, every = fields
+    names, every = _FIELDS.get(model) or _fields_of(model)
     if values.keys() != every:
-        raise TypeError(f"{model.__name__} built without every field: {sorted(every ^ values.keys())}")
+        missing, unknown = sorted(every - values.keys()), sorted(values.keys() - every)
+        raise TypeError(f"{model.__name__} built with fields missing {missing} or unknown {unknown}")
     instance = model.__new__(model)
     _set(instance, "__dict__", {name: values[name] for name in names})  # in the model's field order
     _set(instance, "__pydantic_fields_set__", every)
