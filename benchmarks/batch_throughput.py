@@ -105,7 +105,7 @@ def draft_for(i: int) -> dict[str, Any]:
             }
         return value
 
-    return dict(respell(DRAFT))
+    return respell(DRAFT)
 
 
 def answer(body: dict[str, Any]) -> dict[str, Any]:
